@@ -1,0 +1,3 @@
+from distil_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Readers for customer files and tracking events."""

@@ -1,0 +1,181 @@
+"""Read models handed to callers (the UI, the CLI, tests).
+
+Plain frozen dataclasses, never ORM objects: they outlive the session that
+read them and can cross threads.  Attribute values are the literal strings
+from the data; it is the displayer's job to show them as text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+STANDARD_ATTRIBUTES: tuple[str, ...] = (
+    "first_name",
+    "last_name",
+    "email_address",
+    "mobile_phone_no",
+    "date_of_birth",
+    "address_line_1",
+    "address_line_2",
+    "town",
+    "postcode",
+    "country",
+    "company_name",
+)
+
+IDENTIFIER_KINDS: tuple[str, ...] = (
+    "email_address",
+    "mobile_phone_no",
+    "customer_id",
+    "anonymous_user_id",
+)
+
+
+@dataclass(frozen=True)
+class CustomerHit:
+    """One search result."""
+
+    tracking_id: str
+    first_name: str | None
+    last_name: str | None
+    email_address: str | None
+    mobile_phone_no: str | None
+    town: str | None
+    record_count: int
+    matched_on: str  # "name", "email_address", "mobile_phone_no", "tracking_id"...
+
+    @property
+    def display_name(self) -> str:
+        name = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return name or self.email_address or self.mobile_phone_no or "(anonymous visitor)"
+
+
+@dataclass(frozen=True)
+class IdentifierView:
+    kind: str
+    value: str
+    source: str
+    source_key: str
+
+
+@dataclass(frozen=True)
+class SourceRecordView:
+    source: str
+    source_key: str
+    kind: str  # "customer", "visitor", "identify"
+    file: str
+    line: int
+    first_seen: str | None
+    last_seen: str | None
+    values: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class EventView:
+    occurred_at: str
+    event_type: str
+    source: str
+    anonymous_user_id: str
+    properties: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class MergeView:
+    merge_id: int
+    created_at: str
+    action: str  # "merge" | "undo"
+    rule: str
+    surviving_tracking_id: str
+    retired_tracking_id: str
+    probability: float | None
+    decided_by: str
+    import_run_id: int | None
+    evidence: tuple[tuple[str, str], ...]
+    undone: bool
+
+    @property
+    def why(self) -> str:
+        if self.rule == "probabilistic" and self.probability is not None:
+            return f"probability {self.probability:.3f}"
+        shared = ", ".join(f"{k} {v}" for k, v in self.evidence)
+        return f"shared {shared}" if shared else self.rule
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    tracking_id: str
+    first_seen: str | None
+    last_seen: str | None
+    attributes: tuple[tuple[str, str], ...]  # standard attributes, in STANDARD_ATTRIBUTES order
+    custom_attributes: tuple[tuple[str, str], ...]
+    identifiers: tuple[IdentifierView, ...]
+    sources: tuple[SourceRecordView, ...]
+    recent_events: tuple[EventView, ...]  # newest first
+    event_count: int
+    merges: tuple[MergeView, ...]  # newest first
+    retired_tracking_ids: tuple[str, ...]
+    resolved_from: str | None = None  # the retired Tracking ID the caller asked for, if any
+
+    @property
+    def display_name(self) -> str:
+        attrs = dict(self.attributes)
+        name = " ".join(p for p in (attrs.get("first_name"), attrs.get("last_name")) if p)
+        return name or attrs.get("email_address") or "(anonymous visitor)"
+
+    def attribute(self, name: str) -> str | None:
+        return dict(self.attributes).get(name) or dict(self.custom_attributes).get(name)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["attributes"] = dict(self.attributes)
+        data["custom_attributes"] = dict(self.custom_attributes)
+        for record in data["sources"]:
+            record["values"] = dict(record["values"])
+        for ev in data["recent_events"]:
+            ev["properties"] = dict(ev["properties"])
+        for merge in data["merges"]:
+            merge["evidence"] = dict(merge["evidence"])
+        return data
+
+
+@dataclass(frozen=True)
+class Rejection:
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    import_run_id: int
+    file: str
+    source: str
+    format: str
+    records_read: int
+    records_imported: int
+    records_rejected: int
+    customers_created: int
+    merges_made: int
+    candidates_created: int
+    events_imported: int
+    seconds: float
+    rejections: tuple[Rejection, ...] = field(default=())  # the first few
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["rejections"] = [
+            {"file": r.file, "line": r.line, "reason": r.reason} for r in self.rejections
+        ]
+        return data
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    """Posted through the import's progress callback."""
+
+    stage: str  # "reading", "resolving", "writing"
+    done: int
+    total: int | None

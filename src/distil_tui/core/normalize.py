@@ -1,0 +1,226 @@
+"""Normalisation of attribute values and identifiers.
+
+Two outputs for each kind of value: the *display* value kept as an attribute
+(tidied, never invented), and the *identifier* value used for linking, which
+is ``None`` when the value must never link (empty, null-like, placeholder,
+test or role mailbox...).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, timezone
+from functools import lru_cache
+
+import phonenumbers
+
+NULL_LIKE = frozenset(
+    {
+        "", "null", "none", "nil", "nan", "n/a", "na", "-", "--", "0", "-1", "undefined",
+        "unknown", "anonymous", "anon", "test", "xxx", "false", "true", "?",
+    }
+)
+
+# Mailboxes that many people share or that nobody owns: they never link.
+BLOCKED_EMAIL_LOCALS = frozenset(
+    {
+        "test", "testing", "tester", "noreply", "no-reply", "donotreply", "do-not-reply",
+        "info", "admin", "administrator", "sales", "support", "office", "contact",
+        "hello", "enquiries", "enquiry", "accounts", "mail", "email", "none", "null",
+        "example", "user", "customer", "unknown", "nobody", "postmaster", "webmaster",
+    }
+)
+BLOCKED_EMAIL_DOMAINS = frozenset(
+    {"example.com", "example.org", "example.net", "test.com", "test.invalid", "invalid", "localhost"}
+)
+
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SPACE_RE = re.compile(r"\s+")
+_NON_WORD_RE = re.compile(r"[^\w]+")
+_DIGITS_RE = re.compile(r"\d")
+
+
+def clean(value: object) -> str | None:
+    """Collapse white space; empty and null-like strings become ``None``."""
+    if value is None:
+        return None
+    text = _SPACE_RE.sub(" ", str(value)).strip()
+    if text.lower() in NULL_LIKE:
+        return None
+    return text
+
+
+def fold(text: str | None) -> str | None:
+    """Case- and accent-folded form for matching and search: 'Zoë' -> 'zoe'."""
+    if not text:
+        return None
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACE_RE.sub(" ", stripped).strip() or None
+
+
+def name_key(text: str | None) -> str | None:
+    """Folded name with punctuation removed: "O'Brien" -> 'obrien'."""
+    folded = fold(text)
+    if not folded:
+        return None
+    return _NON_WORD_RE.sub("", folded) or None
+
+
+# -- email ---------------------------------------------------------------
+
+
+def email_display(value: object) -> str | None:
+    text = clean(value)
+    return text.replace(" ", "") if text else None
+
+
+def email_identifier(value: object) -> str | None:
+    """Case and surrounding space folded; ``None`` for invalid or blocked."""
+    text = clean(value)
+    if not text:
+        return None
+    email = text.replace(" ", "").lower()
+    if email.startswith("mailto:"):
+        email = email[7:]
+    if not _EMAIL_RE.match(email):
+        return None
+    local, _, domain = email.rpartition("@")
+    base_local = local.split("+", 1)[0]
+    if base_local in BLOCKED_EMAIL_LOCALS or domain in BLOCKED_EMAIL_DOMAINS:
+        return None
+    if domain.endswith((".invalid", ".test", ".example", ".localhost")):
+        return None
+    return email
+
+
+# -- phone ---------------------------------------------------------------
+
+
+@lru_cache(maxsize=65536)
+def phone_identifier(value: str | None, region: str = "GB") -> str | None:
+    """E.164 form of a valid number, or ``None`` for an invalid number or a
+    placeholder (all one digit, a run such as 0123456789)."""
+    text = clean(value)
+    if not text or not _DIGITS_RE.search(text):
+        return None
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    national = str(number.national_number)
+    if len(set(national)) <= 2 or _is_run(national):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _is_run(digits: str) -> bool:
+    tail = digits[-8:]
+    return tail in "0123456789012345678" or tail in "9876543210987654321"
+
+
+def phone_display(value: object, region: str = "GB") -> str | None:
+    text = clean(value)
+    if not text:
+        return None
+    return phone_identifier(text, region) or text
+
+
+# -- other identifiers ---------------------------------------------------
+
+
+def anonymous_id_identifier(value: object) -> str | None:
+    text = clean(value)
+    if not text:
+        return None
+    return text
+
+
+def customer_id_identifier(source: str, value: object) -> str | None:
+    """A source's own key for the person, qualified by the source: the same
+    key in two sources names two different things."""
+    text = clean(value)
+    if not text:
+        return None
+    return f"{source}:{text}"
+
+
+# -- names, dates, places ------------------------------------------------
+
+
+def name_display(value: object) -> str | None:
+    text = clean(value)
+    if not text:
+        return None
+    # Shout-case and whisper-case are tidied; mixed case is the person's own.
+    if text.isupper() or text.islower():
+        return text.title()
+    return text
+
+
+_DATE_FORMATS_DAY_FIRST = (
+    "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y",
+    "%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%Y%m%d",
+)
+_DATE_FORMATS_MONTH_FIRST = (
+    "%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m-%d-%Y", "%m.%d.%Y", "%m/%d/%y",
+    "%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%Y%m%d",
+)
+
+
+def date_value(value: object, *, day_first: bool = True) -> str | None:
+    """ISO date (YYYY-MM-DD) from the common written forms, else ``None``."""
+    text = clean(value)
+    if not text:
+        return None
+    text = text.replace(",", " ")
+    text = _SPACE_RE.sub(" ", text).strip()
+    if "T" in text and len(text) > 10:
+        text = text.split("T", 1)[0]
+    formats = _DATE_FORMATS_DAY_FIRST if day_first else _DATE_FORMATS_MONTH_FIRST
+    for fmt in formats:
+        try:
+            parsed = datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+        if parsed.year < 1900 or parsed > date.today():
+            return None
+        return parsed.isoformat()
+    return None
+
+
+_UK_POSTCODE_RE = re.compile(r"^([A-Z]{1,2}\d[A-Z\d]?)(\d[A-Z]{2})$")
+
+
+def postcode_value(value: object) -> str | None:
+    text = clean(value)
+    if not text:
+        return None
+    compact = text.upper().replace(" ", "")
+    m = _UK_POSTCODE_RE.match(compact)
+    if m:
+        return f"{m.group(1)} {m.group(2)}"
+    return text.upper()
+
+
+def timestamp_value(value: object) -> str | None:
+    """ISO 8601 in, ``YYYY-MM-DDTHH:MM:SSZ`` (UTC) out; ``None`` if unreadable.
+    A time with no zone is taken to be UTC."""
+    text = clean(value)
+    if not text:
+        return None
+    candidate = text.replace(" ", "T", 1) if " " in text and "T" not in text else text
+    if candidate.endswith(("Z", "z")):
+        candidate = candidate[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(candidate)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,191 @@
+"""The store's tables.
+
+Times are ISO 8601 strings in UTC (``2026-11-28T16:55:11Z``) so that they sort
+as text and read the same on SQLite and PostgreSQL.  JSON columns hold text
+written by :func:`json.dumps` with sorted keys, so that equal values are equal
+strings.
+
+Ownership, from the bottom up: an Identifier and an Event belong to the Source
+record they came from; a Source record belongs to exactly one Customer.  A
+merge moves Source records from one Customer to another; nothing else does.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+
+
+class Meta(SQLModel, table=True):
+    """Key/value facts about the store: schema version, Tracking ID counter."""
+
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class ImportRun(SQLModel, table=True):
+    __tablename__ = "import_run"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    source: str
+    file: str
+    format: str
+    started_at: str
+    finished_at: Optional[str] = None
+    records_read: int = 0
+    records_imported: int = 0
+    records_rejected: int = 0
+    customers_created: int = 0
+    merges_made: int = 0
+    candidates_created: int = 0
+    events_imported: int = 0
+    rejections: str = "[]"
+
+
+class Customer(SQLModel, table=True):
+    """An active Customer.  A Customer merged into another is deleted; its
+    Tracking ID moves to :class:`RetiredTrackingId`."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tracking_id: str = Field(unique=True)
+    first_seen: Optional[str] = None
+    last_seen: Optional[str] = None
+    first_name: Optional[str] = None
+    last_name: Optional[str] = None
+    email_address: Optional[str] = None
+    mobile_phone_no: Optional[str] = None
+    date_of_birth: Optional[str] = None
+    address_line_1: Optional[str] = None
+    address_line_2: Optional[str] = None
+    town: Optional[str] = None
+    postcode: Optional[str] = None
+    country: Optional[str] = None
+    company_name: Optional[str] = None
+    custom: str = "{}"
+    record_count: int = 0
+    # Folded (case, accents) copies of the searchable attributes, indexed so
+    # that a prefix is a B-tree range scan.
+    first_name_key: Optional[str] = Field(default=None, index=True)
+    last_name_key: Optional[str] = Field(default=None, index=True)
+    email_key: Optional[str] = Field(default=None, index=True)
+
+
+class SourceRecord(SQLModel, table=True):
+    """One row or visitor as it arrived.  ``values`` holds the mapped
+    attributes (standard and custom), ``raw`` the row exactly as read."""
+
+    __tablename__ = "source_record"
+    __table_args__ = (UniqueConstraint("source", "source_key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    source: str
+    source_key: str
+    kind: str  # "customer" (a file row), "visitor" (an anonymous id), "identify"
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    import_run_id: int = Field(foreign_key="import_run.id")
+    file: str
+    line: int
+    first_seen: Optional[str] = None
+    last_seen: Optional[str] = None
+    values: str = "{}"
+    raw: str = "{}"
+
+
+class Identifier(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_identifier_kind_value", "kind", "value"),
+        UniqueConstraint("record_id", "kind", "value"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    record_id: int = Field(foreign_key="source_record.id", index=True)
+    kind: str  # email_address, mobile_phone_no, anonymous_user_id, customer_id
+    value: str
+
+
+class Event(SQLModel, table=True):
+    """A tracking event.  It belongs to the visitor record of its anonymous
+    id, so it moves with that record when customers merge or separate."""
+
+    __table_args__ = (
+        UniqueConstraint("source", "event_key"),
+        Index("ix_event_record_time", "record_id", "occurred_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    source: str
+    event_key: str
+    record_id: int = Field(foreign_key="source_record.id")
+    import_run_id: int = Field(foreign_key="import_run.id")
+    anonymous_user_id: str
+    event_type: str
+    occurred_at: str
+    properties: str = "{}"
+    line: int = 0
+
+
+class Merge(SQLModel, table=True):
+    """A merge of two Customers, or the undoing of one (``action='undo'``)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    created_at: str
+    action: str = "merge"  # "merge" | "undo"
+    rule: str  # the identifier kind that linked, "probabilistic" or "reviewer"
+    surviving_customer_id: Optional[int] = None
+    surviving_tracking_id: str
+    retired_tracking_id: str
+    probability: Optional[float] = None
+    evidence: str = "{}"
+    decided_by: str = "automatic"  # "automatic" | "reviewer"
+    import_run_id: Optional[int] = Field(default=None, foreign_key="import_run.id")
+    # {"surviving": [record ids], "retired": [record ids]} before the merge.
+    membership_before: str = "{}"
+    undone_by_id: Optional[int] = None
+
+
+class MergeCandidate(SQLModel, table=True):
+    """A link that a protection stopped: held for a person to review."""
+
+    __tablename__ = "merge_candidate"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    created_at: str
+    # Records anchor the pair: they outlive the customers they belong to now.
+    record_a_id: int = Field(foreign_key="source_record.id")
+    record_b_id: int = Field(foreign_key="source_record.id")
+    probability: Optional[float] = None
+    reason: str
+    evidence: str = "{}"
+    status: str = Field(default="pending", index=True)
+    import_run_id: Optional[int] = Field(default=None, foreign_key="import_run.id")
+    decided_at: Optional[str] = None
+
+
+class RetiredTrackingId(SQLModel, table=True):
+    """A Tracking ID that lost a merge.  It keeps resolving to ``customer_id``,
+    the customer that holds its records now."""
+
+    __tablename__ = "retired_tracking_id"
+
+    tracking_id: str = Field(primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    merge_id: int = Field(foreign_key="merge.id")
+    retired_at: str
+
+
+class NeverMerge(SQLModel, table=True):
+    """A reviewer's rejection: the customers holding these two records must
+    never be merged automatically."""
+
+    __tablename__ = "never_merge"
+    __table_args__ = (UniqueConstraint("record_a_id", "record_b_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    record_a_id: int = Field(foreign_key="source_record.id")
+    record_b_id: int = Field(foreign_key="source_record.id")
+    created_at: str
+    reason: str = ""

@@ -1,0 +1,161 @@
+"""The store: one SQLAlchemy engine, its pragmas, its schema version.
+
+SQLite is opened in WAL mode with a busy timeout so that the app and a
+headless import can work on one store at once.  Write transactions start with
+``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes can
+fail at once with "database is locked" when another writer got there first,
+whatever the busy timeout says.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+from distil_tui.core import schema
+from distil_tui.core.schema import SCHEMA_VERSION, Meta
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used; the message says why."""
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Store:
+    """A handle on one store.  Cheap to share between threads: every call
+    takes its own connection from the engine's pool."""
+
+    def __init__(self, url: str, *, now: Callable[[], str] = utc_now) -> None:
+        self.url = url
+        self.now = now
+        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            _prepare_sqlite_file(url)
+            self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False})
+            _install_sqlite_hooks(self.engine)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
+        self._check_and_create_schema()
+
+    # -- transactions ---------------------------------------------------
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: everything in it lands, or nothing does."""
+        with self.engine.connect() as conn:
+            conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema ---------------------------------------------------------
+
+    def _check_and_create_schema(self) -> None:
+        has_meta = inspect(self.engine).has_table(Meta.__tablename__)
+        if has_meta:
+            with self.read() as conn:
+                row = conn.execute(
+                    select(Meta.__table__.c.value).where(Meta.__table__.c.key == "schema_version")
+                ).first()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.display_name}: this store has schema version {version}, written by a "
+                    f"newer distil-tui; this version understands up to {SCHEMA_VERSION}. "
+                    "Upgrade distil-tui to open it."
+                )
+        with self.write() as conn:
+            SQLModel.metadata.create_all(conn, tables=_tables())
+            if not has_meta:
+                conn.execute(
+                    Meta.__table__.insert(),
+                    [{"key": "schema_version", "value": str(SCHEMA_VERSION)}],
+                )
+
+    @property
+    def display_name(self) -> str:
+        url = make_url(self.url)
+        if self.is_sqlite:
+            return url.database or ":memory:"
+        return url.render_as_string(hide_password=True)
+
+    # -- meta -----------------------------------------------------------
+
+    def meta_get(self, conn: Connection, key: str, default: str | None = None) -> str | None:
+        t = Meta.__table__
+        row = conn.execute(select(t.c.value).where(t.c.key == key)).first()
+        return row[0] if row else default
+
+    def meta_set(self, conn: Connection, key: str, value: str) -> None:
+        t = Meta.__table__
+        if conn.execute(t.update().where(t.c.key == key).values(value=value)).rowcount == 0:
+            conn.execute(t.insert().values(key=key, value=value))
+
+
+def _tables():
+    return [
+        m.__table__
+        for m in (
+            schema.Meta,
+            schema.ImportRun,
+            schema.Customer,
+            schema.SourceRecord,
+            schema.Identifier,
+            schema.Event,
+            schema.Merge,
+            schema.MergeCandidate,
+            schema.RetiredTrackingId,
+            schema.NeverMerge,
+        )
+    ]
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    """Create the store's folder and file readable by their owner only:
+    customer data is personal data."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:
+        # Let SQLAlchemy's "begin" event below decide how transactions start.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")

@@ -1,0 +1,1 @@
+"""The Textual interface. It calls the core and never runs SQL."""
