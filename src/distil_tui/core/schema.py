@@ -75,7 +75,7 @@ class Customer(SQLModel, table=True):
 
 
 class SourceRecord(SQLModel, table=True):
-    """One row or visitor as it arrived.  ``values`` holds the mapped
+    """One row or visitor as it arrived.  ``attributes`` holds the mapped
     attributes (standard and custom), ``raw`` the row exactly as read."""
 
     __tablename__ = "source_record"
@@ -91,7 +91,7 @@ class SourceRecord(SQLModel, table=True):
     line: int
     first_seen: Optional[str] = None
     last_seen: Optional[str] = None
-    values: str = "{}"
+    attributes: str = "{}"
     raw: str = "{}"
 
 

@@ -1,0 +1,331 @@
+"""Command line: no sub-command opens the app; sub-commands run the same
+core headless, for scripts.
+
+Exit status: 0 success; 1 nothing found, or nothing imported; 2 bad usage,
+an unusable file or store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from distil_tui import __version__, settings
+from distil_tui.core.models import CustomerProfile, ImportProgress, ImportSummary
+from distil_tui.core.store import Store, StoreError
+
+EXIT_OK, EXIT_EMPTY, EXIT_ERROR = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except StoreError as exc:
+        print(f"distil-tui: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("distil-tui: interrupted; the store is as it was", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    # --db is accepted before or after the sub-command.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db", metavar="PATH_OR_URL", default=argparse.SUPPRESS,
+        help=f"store: a file path or SQLAlchemy URL (default: ${settings.DB_ENV}, "
+        "else distil.db in the user data folder)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="distil-tui", parents=[common],
+        description="A keyboard-driven terminal customer data platform. "
+        "With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"distil-tui {__version__}")
+    parser.set_defaults(handler=_cmd_app)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("import", parents=[common], help="import a customer file or tracking events")
+    p.add_argument("file", type=Path)
+    p.add_argument("--source", required=True, help="source name, e.g. shop, crm, web")
+    p.add_argument("--format", default="auto", choices=("auto", "csv", "jsonl", "events"))
+    p.add_argument("--id-column", help="column holding the record's key in its source "
+                   "(also the source's customer_id identifier); default: the line number")
+    p.add_argument("--customer-id-source", metavar="SOURCE",
+                   help="events: the source whose customer ids the events carry "
+                   "(default: the events' own source)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on the last line")
+    p.set_defaults(handler=_cmd_import)
+
+    p = sub.add_parser("search", parents=[common], help="find customers by name, email, phone, Tracking ID")
+    p.add_argument("query")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_search)
+
+    p = sub.add_parser("show", parents=[common], help="a customer's profile, by Tracking ID (current or "
+                       "retired), email address or phone number")
+    p.add_argument("key")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_show)
+
+    p = sub.add_parser("export", parents=[common], help="export customers, records or identifiers")
+    p.add_argument("file", type=Path)
+    p.add_argument("--format", choices=("csv", "jsonl"), help="default: from the file's suffix, else csv")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--records", action="store_true", help="one row per source record")
+    what.add_argument("--identifiers", action="store_true", help="one row per identifier")
+    p.set_defaults(handler=_cmd_export)
+
+    p = sub.add_parser("merges", parents=[common], help="merge history, or candidates pending review")
+    p.add_argument("--pending", action="store_true", help="merge candidates waiting for review")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_merges)
+
+    p = sub.add_parser("demo", parents=[common], help="generate the demo data set and import it")
+    p.add_argument("--customers", type=int, default=2000, help="people in the data set (default 2000)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--open", action="store_true", help="open the app on the demo store afterwards")
+    p.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+def _store(args: argparse.Namespace) -> Store:
+    return Store(settings.db_url(getattr(args, "db", None)))
+
+
+# -- commands ------------------------------------------------------------
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    from distil_tui.ui.app import DistilApp  # Textual loads only for the app
+
+    DistilApp(_store(args)).run()
+    return EXIT_OK
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from distil_tui.core.importer import ImportRefused, import_file
+
+    store = _store(args)
+    try:
+        summary = import_file(
+            store, args.file, source=args.source, fmt=args.format, id_column=args.id_column,
+            customer_id_source=args.customer_id_source, progress=_progress_printer(),
+        )
+    except ImportRefused as exc:
+        _clear_progress()
+        print(f"distil-tui: {exc}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"error": str(exc)}))
+        return EXIT_ERROR
+    _clear_progress()
+    _print_summary(summary)
+    if args.json:
+        print(json.dumps(summary.to_json(), ensure_ascii=False))
+    return EXIT_OK if summary.records_imported else EXIT_EMPTY
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from distil_tui.core.search import search_customers
+
+    hits = search_customers(_store(args), args.query, limit=args.limit)
+    if args.json:
+        print(json.dumps([h.__dict__ for h in hits], ensure_ascii=False))
+    else:
+        for h in hits:
+            print("\t".join(_safe(x or "") for x in (
+                h.tracking_id, h.display_name, h.email_address, h.mobile_phone_no, h.town)))
+    return EXIT_OK if hits else EXIT_EMPTY
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from distil_tui.core.profiles import get_profile
+
+    profile = get_profile(_store(args), args.key)
+    if profile is None:
+        print(f"distil-tui: no customer for {args.key!r}", file=sys.stderr)
+        return EXIT_EMPTY
+    if args.json:
+        print(json.dumps(profile.to_json(), ensure_ascii=False))
+    else:
+        _print_profile(profile)
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from distil_tui.core.exports import export
+
+    what = "records" if args.records else "identifiers" if args.identifiers else "customers"
+    count = export(_store(args), args.file, what=what, fmt=args.format)
+    print(f"{count} {what} written to {args.file}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_merges(args: argparse.Namespace) -> int:
+    from distil_tui.core.merges import list_candidates, list_merges
+
+    store = _store(args)
+    if args.pending:
+        candidates = list_candidates(store)
+        if args.json:
+            print(json.dumps([c.to_json() for c in candidates], ensure_ascii=False))
+        for c in candidates if not args.json else ():
+            evidence = ", ".join(f"{k} {v}" for k, v in c.evidence)
+            print(f"#{c.candidate_id}\t{c.reason}\t{_safe(_side(c.a))}  <->  {_safe(_side(c.b))}"
+                  f"\t{_safe(evidence)}")
+        return EXIT_OK
+    merges = list_merges(store)
+    if args.json:
+        print(json.dumps([m.__dict__ | {"evidence": dict(m.evidence)} for m in merges], ensure_ascii=False))
+    else:
+        for m in merges:
+            undone = " (undone)" if m.undone else ""
+            print(f"#{m.merge_id}\t{m.created_at}\t{m.action}\t{m.retired_tracking_id} -> "
+                  f"{m.surviving_tracking_id}\t{m.decided_by}\t{_safe(m.why)}{undone}")
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from distil_tui.core import demo, evaluate
+    from distil_tui.core.exports import record_grouping
+    from distil_tui.core.importer import import_file
+    from distil_tui.core.profiles import customer_count
+
+    explicit = getattr(args, "db", None) or os.environ.get(settings.DB_ENV)
+    if explicit:
+        url = settings.db_url(explicit)
+    else:
+        # The demo gets a store of its own, made afresh, so that it never
+        # mixes invented people into a real store.
+        path = settings.default_data_dir() / "demo.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        url = settings.db_url(str(path))
+    store = Store(url)
+    if customer_count(store):
+        print(f"distil-tui: {store.display_name} already holds customers; the demo needs an "
+              "empty store (choose another --db)", file=sys.stderr)
+        return EXIT_ERROR
+    folder = _demo_folder(store)
+    dataset = demo.generate(folder, customers=args.customers, seed=args.seed)
+    print(f"Demo data for {args.customers} people written to {folder}", file=sys.stderr)
+    for item in dataset.imports:
+        summary = import_file(store, item.path, source=item.source, fmt=item.fmt,
+                              id_column=item.id_column,
+                              customer_id_source="shop" if item.fmt == "events" else None,
+                              progress=_progress_printer())
+        _clear_progress()
+        _print_summary(summary)
+    truth = evaluate.load_truth(dataset.truth_path)
+    predicted = record_grouping(store)
+    scores = evaluate.pairwise_scores(predicted, truth.person_of)
+    traps = evaluate.traps_merged(predicted, truth)
+    print(f"Resolution against the demo's ground truth: pairwise precision {scores.precision:.4f}, "
+          f"recall {scores.recall:.4f}, F1 {scores.f1:.4f} over {scores.records} records; "
+          f"traps merged wrongly: {sum(traps.values())} {dict(traps)}", file=sys.stderr)
+    print(f"Store: {store.display_name}", file=sys.stderr)
+    if args.open:
+        from distil_tui.ui.app import DistilApp
+
+        DistilApp(store).run()
+    return EXIT_OK
+
+
+def _demo_folder(store: Store) -> Path:
+    if store.is_sqlite and store.display_name != ":memory:":
+        db = Path(store.display_name)
+        folder = db.with_name(db.stem + "-demo-data")
+    else:
+        folder = settings.default_data_dir() / "demo-data"
+    if folder.exists():
+        shutil.rmtree(folder)
+    return folder
+
+
+# -- printing ------------------------------------------------------------
+
+
+def _safe(text: str) -> str:
+    """Control characters in data must not drive the terminal."""
+    return "".join(ch if ch.isprintable() or ch == " " else f"\\x{ord(ch):02x}" for ch in text)
+
+
+def _side(side) -> str:
+    name = " ".join(p for p in (side.first_name, side.last_name) if p) or side.email_address or "?"
+    return f"{side.tracking_id} {name} ({side.source} {side.source_key})"
+
+
+_progress_shown = False
+
+
+def _progress_printer():
+    if not sys.stderr.isatty():
+        return None
+
+    def show(p: ImportProgress) -> None:
+        global _progress_shown
+        _progress_shown = True
+        total = f"/{p.total}" if p.total else ""
+        print(f"\r{p.stage}: {p.done}{total}   ", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _clear_progress() -> None:
+    global _progress_shown
+    if _progress_shown:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
+        _progress_shown = False
+
+
+def _print_summary(s: ImportSummary) -> None:
+    print(
+        f"{s.file} ({s.format}, source {s.source}): {s.records_read} read, "
+        f"{s.records_imported} imported, {s.records_rejected} rejected; "
+        f"{s.customers_created} customers created, {s.merges_made} merges, "
+        f"{s.candidates_created} for review"
+        + (f", {s.events_imported} events" if s.events_imported else "")
+        + f" in {s.seconds:.2f} s",
+        file=sys.stderr,
+    )
+    for r in s.rejections[:10]:
+        print(f"  rejected {_safe(str(r))}", file=sys.stderr)
+    if s.records_rejected > 10:
+        print(f"  ... and {s.records_rejected - 10} more rejected rows", file=sys.stderr)
+
+
+def _print_profile(p: CustomerProfile) -> None:
+    out = []
+    out.append(_safe(p.display_name))
+    if p.resolved_from:
+        out.append(f"  (retired Tracking ID {p.resolved_from} resolves to this customer)")
+    out.append("Attributes")
+    out.extend(f"  {k}: {_safe(v)}" for k, v in (*p.attributes, *p.custom_attributes))
+    out.append(f"  first_seen: {p.first_seen or ''}\n  last_seen: {p.last_seen or ''}")
+    out.append("Identifiers")
+    out.extend(f"  {i.kind}: {_safe(i.value)}  ({_safe(i.source)} {_safe(i.source_key)})" for i in p.identifiers)
+    out.append("Sources")
+    out.extend(f"  {_safe(r.source)} {_safe(r.source_key)}  {_safe(r.file)}:{r.line}" for r in p.sources)
+    out.append(f"Events ({p.event_count})")
+    out.extend(f"  {e.occurred_at}  {_safe(e.event_type)}" for e in p.recent_events[:10])
+    if p.merges:
+        out.append("Merges")
+        out.extend(f"  #{m.merge_id} {m.created_at} {m.retired_tracking_id} -> {m.surviving_tracking_id}: "
+                   f"{_safe(m.why)} ({m.decided_by})" for m in p.merges)
+    if p.retired_tracking_ids:
+        out.append("Retired Tracking IDs")
+        out.extend(f"  {t}" for t in p.retired_tracking_ids)
+    out.append(f"Tracking ID: {p.tracking_id}")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,696 @@
+"""Import one file and resolve its records into customers, in one transaction.
+
+The flow: read the file (rows become parsed records, events, rejections) ->
+load what the store already knows about these records and their identifiers
+-> link with the deterministic resolver -> write records, identifiers,
+events, customers, merges and merge candidates -> recompute the attributes of
+every customer that changed.  A failure or a cancel anywhere rolls the whole
+import back, so the store is as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Connection, bindparam, func, select
+
+from distil_tui.core import schema, tracking
+from distil_tui.core.ingest.events import ParsedEvent, read_events
+from distil_tui.core.ingest.mapping import ParsedRecord
+from distil_tui.core.ingest.readers import (
+    ImportRefused,
+    detect_format,
+    read_csv,
+    read_jsonl,
+    read_text,
+)
+from distil_tui.core.models import ImportProgress, ImportSummary, Rejection
+from distil_tui.core.resolve.linker import Linker, NodeFacts, Protections
+from distil_tui.core.resolve.names import first_name_key
+from distil_tui.core.resolve.survivorship import RecordFacts, customer_attributes, first_names
+from distil_tui.core.store import Store
+from distil_tui.settings import default_region
+
+FORMATS = ("auto", "csv", "jsonl", "events")
+CHUNK = 500  # values per IN (...) list: well under every backend's limit
+MAX_REJECTIONS_KEPT = 50
+
+T_RUN = schema.ImportRun.__table__
+T_CUSTOMER = schema.Customer.__table__
+T_RECORD = schema.SourceRecord.__table__
+T_IDENT = schema.Identifier.__table__
+T_EVENT = schema.Event.__table__
+T_MERGE = schema.Merge.__table__
+T_CANDIDATE = schema.MergeCandidate.__table__
+T_RETIRED = schema.RetiredTrackingId.__table__
+T_NEVER = schema.NeverMerge.__table__
+
+ProgressCallback = Callable[[ImportProgress], None]
+
+
+class ImportCancelled(Exception):
+    """The import was cancelled; nothing was written."""
+
+
+@dataclass
+class _Existing:
+    id: int
+    customer_id: int
+    kind: str
+    values: dict[str, str]
+    first_seen: str | None
+    last_seen: str | None
+    identifiers: set[tuple[str, str]] = field(default_factory=set)
+
+    def facts(self) -> RecordFacts:
+        return RecordFacts(self.id, self.kind, self.first_seen, self.last_seen, self.values)
+
+
+def import_file(
+    store: Store,
+    path: str | Path,
+    *,
+    source: str,
+    fmt: str = "auto",
+    id_column: str | None = None,
+    customer_id_source: str | None = None,
+    region: str | None = None,
+    protections: Protections | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> ImportSummary:
+    """Import ``path`` as records of ``source``.
+
+    Raises :class:`ImportRefused` when the file cannot be used at all and
+    :class:`ImportCancelled` when ``cancel`` is set before the import ends;
+    in both cases the store is unchanged.
+    """
+    started = time.perf_counter()
+    path = Path(path)
+    source = source.strip()
+    if not source:
+        raise ImportRefused(f"{path}: a source name is needed (--source)")
+    if fmt not in FORMATS:
+        raise ImportRefused(f"{path}: unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    region = region or default_region()
+    report = progress or (lambda _p: None)
+
+    def check_cancel() -> None:
+        if cancel is not None and cancel.is_set():
+            raise ImportCancelled(f"{path}: import cancelled; nothing was imported")
+
+    text = read_text(path)
+    if fmt == "auto":
+        fmt = detect_format(path, text)
+    batch = _read(path, text, fmt, source, id_column, customer_id_source or source, region,
+                  report, check_cancel)
+    if batch.rows_read == 0 and not batch.rejections:
+        raise ImportRefused(f"{path}: no records after the header")
+
+    with store.write() as conn:
+        applier = _Apply(store, conn, source, path, fmt, protections or Protections(),
+                         report, check_cancel)
+        summary = applier.run(batch)
+    return ImportSummary(
+        import_run_id=summary["import_run_id"],
+        file=str(path),
+        source=source,
+        format=fmt,
+        records_read=batch.rows_read,
+        records_imported=batch.rows_read - len(batch.rejections),
+        records_rejected=len(batch.rejections),
+        customers_created=summary["customers_created"],
+        merges_made=summary["merges_made"],
+        candidates_created=summary["candidates_created"],
+        events_imported=summary["events_imported"],
+        seconds=time.perf_counter() - started,
+        rejections=tuple(batch.rejections[:MAX_REJECTIONS_KEPT]),
+    )
+
+
+# -- reading -------------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    records: dict[str, ParsedRecord]  # by source key, file order
+    events: list[ParsedEvent]
+    rejections: list[Rejection]
+    rows_read: int
+
+
+def _read(path, text, fmt, source, id_column, customer_id_source, region, report,
+          check_cancel) -> _Batch:
+    total_lines = text.count("\n") + 1
+    if fmt == "csv":
+        items = read_csv(path, text, source=source, id_column=id_column, region=region)
+    elif fmt == "jsonl":
+        items = read_jsonl(path, text, source=source, id_column=id_column, region=region)
+    else:
+        items = read_events(path, text, source=source, customer_id_source=customer_id_source,
+                            region=region)
+    records: dict[str, ParsedRecord] = {}
+    events: list[ParsedEvent] = []
+    rejections: list[Rejection] = []
+    rows = 0
+    for n, (item, line) in enumerate(items):
+        if isinstance(item, Rejection):
+            rows += 1
+            rejections.append(item)
+        elif isinstance(item, ParsedEvent):
+            rows += 1
+            events.append(item)
+        else:
+            if item.kind == "customer":
+                rows += 1
+            _absorb(records, item)
+        if n % 5000 == 0:
+            check_cancel()
+            report(ImportProgress("reading", line, total_lines))
+    _add_visitors(records, events)
+    report(ImportProgress("reading", total_lines, total_lines))
+    return _Batch(records, events, rejections, rows)
+
+
+def _absorb(records: dict[str, ParsedRecord], item: ParsedRecord) -> None:
+    """A key seen twice in one file is one record: later values win,
+    identifiers accumulate."""
+    known = records.get(item.source_key)
+    if known is None:
+        records[item.source_key] = item
+        return
+    known.values.update(item.values)
+    known.raw = item.raw
+    known.identifiers.extend(i for i in item.identifiers if i not in known.identifiers)
+    known.first_seen = _min(known.first_seen, item.first_seen)
+    known.last_seen = _max(known.last_seen, item.last_seen)
+
+
+def _add_visitors(records: dict[str, ParsedRecord], events: list[ParsedEvent]) -> None:
+    """One visitor record per anonymous id, placed before the identify
+    records so that a visitor is linked in order of first appearance."""
+    visitors: dict[str, ParsedRecord] = {}
+    for ev in events:
+        v = visitors.get(ev.anonymous_user_id)
+        if v is None:
+            visitors[ev.anonymous_user_id] = ParsedRecord(
+                source_key=ev.anonymous_user_id,
+                line=ev.line,
+                kind="visitor",
+                values={},
+                raw={"anonymous_user_id": ev.anonymous_user_id},
+                identifiers=[("anonymous_user_id", ev.anonymous_user_id)],
+                first_seen=ev.occurred_at,
+                last_seen=ev.occurred_at,
+            )
+        else:
+            v.first_seen = _min(v.first_seen, ev.occurred_at)
+            v.last_seen = _max(v.last_seen, ev.occurred_at)
+    if visitors:
+        merged = sorted([*visitors.values(), *records.values()], key=lambda r: (r.line, r.kind != "visitor"))
+        records.clear()
+        for r in merged:
+            records[r.source_key] = r
+
+
+def _min(a: str | None, b: str | None) -> str | None:
+    return min(x for x in (a, b) if x) if (a or b) else None
+
+
+def _max(a: str | None, b: str | None) -> str | None:
+    return max(x for x in (a, b) if x) if (a or b) else None
+
+
+# -- applying ------------------------------------------------------------
+
+
+def _chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class _Apply:
+    """One import's write phase, inside the caller's transaction."""
+
+    def __init__(self, store, conn: Connection, source: str, path: Path, fmt: str,
+                 protections: Protections, report, check_cancel) -> None:
+        self.store = store
+        self.conn = conn
+        self.source = source
+        self.path = path
+        self.fmt = fmt
+        self.protections = protections
+        self.report = report
+        self.check_cancel = check_cancel
+        self.now = store.now()
+
+    def run(self, batch: _Batch) -> dict[str, int]:
+        conn = self.conn
+        run_id = conn.execute(
+            T_RUN.insert().values(
+                source=self.source, file=str(self.path), format=self.fmt, started_at=self.now,
+                records_read=batch.rows_read, records_rejected=len(batch.rejections),
+                rejections=_dumps([r.__dict__ for r in batch.rejections[:MAX_REJECTIONS_KEPT]]),
+            )
+        ).inserted_primary_key[0]
+        self.run_id = run_id
+        for record in batch.records.values():
+            if record.kind == "customer":
+                record.first_seen = record.first_seen or self.now
+                record.last_seen = record.last_seen or self.now
+
+        self.report(ImportProgress("resolving", 0, len(batch.records)))
+        existing = self._load_same_keys(list(batch.records))
+        new: list[ParsedRecord] = []
+        updated: list[tuple[_Existing, ParsedRecord, set[tuple[str, str]]]] = []
+        for key, record in batch.records.items():
+            old = existing.get(key)
+            if old is None:
+                new.append(record)
+                continue
+            added = set(record.identifiers) - old.identifiers
+            if record.kind == "identify":
+                record.values = {**old.values, **record.values}
+            if record.kind == "customer":
+                # A file row read again keeps when it was first seen; last
+                # seen moves only when something in it changed.
+                changed = bool(added) or record.values != old.values
+                record.first_seen, record.last_seen = old.first_seen, self.now
+            else:
+                record.first_seen = _min(old.first_seen, record.first_seen)
+                record.last_seen = _max(old.last_seen, record.last_seen)
+                changed = bool(added) or record.values != old.values or (
+                    record.first_seen, record.last_seen) != (old.first_seen, old.last_seen)
+            if changed:
+                updated.append((old, record, added))
+        self.check_cancel()
+
+        # Identifiers that arrive now, and the existing customers holding them.
+        incoming: dict[tuple[str, str], list] = defaultdict(list)
+        for idx, record in enumerate(new):
+            for ident in record.identifiers:
+                incoming[ident].append(("r", idx))
+        for old, _record, added in updated:
+            for ident in added:
+                incoming[ident].append(("c", old.customer_id))
+        owners = self._owners(list(incoming))
+        touched = {cid for holders in owners.values() for _rid, cid in holders}
+        touched |= {old.customer_id for old, _r, _a in updated}
+        customer_records = self._load_customer_records(touched)
+        never = self._never_merge(customer_records)
+        self.check_cancel()
+
+        # Link.
+        linker = Linker(self.protections)
+        for cid in sorted(customer_records):
+            recs = customer_records[cid]
+            linker.add(("c", cid), NodeFacts(
+                identifiers={i for r in recs for i in r.identifiers},
+                first_names=first_names(r.facts() for r in recs),
+                never_merge={("c", other) for other in never.get(cid, ())},
+            ))
+        for old, record, added in updated:
+            key = first_name_key(record.values.get("first_name"))
+            linker.extend(("c", old.customer_id), added, {key} if key else set())
+        for idx, record in enumerate(new):
+            key = first_name_key(record.values.get("first_name"))
+            linker.add(("r", idx), NodeFacts(
+                identifiers=set(record.identifiers), first_names={key} if key else set()
+            ))
+        groups: dict[tuple[str, str], list] = {}
+        for ident, nodes in incoming.items():
+            holders = sorted({("c", cid) for _rid, cid in owners.get(ident, ())})
+            ordered = holders + [n for n in nodes if n not in holders]
+            groups[ident] = list(dict.fromkeys(ordered))
+        linker.link_groups(groups)
+        self.check_cancel()
+
+        self.report(ImportProgress("writing", 0, len(new)))
+        counts = self._write(linker, new, updated, customer_records, owners, batch.events)
+        conn.execute(
+            T_RUN.update().where(T_RUN.c.id == run_id).values(
+                finished_at=self.store.now(),
+                records_imported=batch.rows_read - len(batch.rejections),
+                **counts,
+            )
+        )
+        self.report(ImportProgress("writing", len(new), len(new)))
+        return {"import_run_id": run_id, **counts}
+
+    # -- loading -------------------------------------------------------
+
+    def _load_same_keys(self, keys: list[str]) -> dict[str, _Existing]:
+        found: dict[str, _Existing] = {}
+        c = T_RECORD.c
+        for chunk in _chunks(keys):
+            rows = self.conn.execute(
+                select(c.id, c.source_key, c.customer_id, c.kind, c.attributes, c.first_seen, c.last_seen)
+                .where(c.source == self.source, c.source_key.in_(chunk))
+            )
+            for rid, key, cid, kind, values, first, last in rows:
+                found[key] = _Existing(rid, cid, kind, json.loads(values), first, last)
+        if found:
+            by_id = {e.id: e for e in found.values()}
+            for chunk in _chunks(list(by_id)):
+                rows = self.conn.execute(
+                    select(T_IDENT.c.record_id, T_IDENT.c.kind, T_IDENT.c.value)
+                    .where(T_IDENT.c.record_id.in_(chunk))
+                )
+                for rid, kind, value in rows:
+                    by_id[rid].identifiers.add((kind, value))
+        return found
+
+    def _owners(self, idents: list[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[int, int]]]:
+        """(kind, value) -> [(record id, customer id)] already in the store."""
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        for kind, value in idents:
+            by_kind[kind].append(value)
+        owners: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+        for kind, values in by_kind.items():
+            for chunk in _chunks(values):
+                rows = self.conn.execute(
+                    select(T_IDENT.c.value, T_IDENT.c.record_id, T_RECORD.c.customer_id)
+                    .join(T_RECORD, T_RECORD.c.id == T_IDENT.c.record_id)
+                    .where(T_IDENT.c.kind == kind, T_IDENT.c.value.in_(chunk))
+                )
+                for value, rid, cid in rows:
+                    owners[(kind, value)].append((rid, cid))
+        return owners
+
+    def _load_customer_records(self, customer_ids: Iterable[int]) -> dict[int, list[_Existing]]:
+        result: dict[int, list[_Existing]] = defaultdict(list)
+        by_id: dict[int, _Existing] = {}
+        c = T_RECORD.c
+        for chunk in _chunks(sorted(customer_ids)):
+            rows = self.conn.execute(
+                select(c.id, c.customer_id, c.kind, c.attributes, c.first_seen, c.last_seen)
+                .where(c.customer_id.in_(chunk))
+            )
+            for rid, cid, kind, values, first, last in rows:
+                rec = _Existing(rid, cid, kind, json.loads(values), first, last)
+                result[cid].append(rec)
+                by_id[rid] = rec
+        for chunk in _chunks(list(by_id)):
+            rows = self.conn.execute(
+                select(T_IDENT.c.record_id, T_IDENT.c.kind, T_IDENT.c.value)
+                .where(T_IDENT.c.record_id.in_(chunk))
+            )
+            for rid, kind, value in rows:
+                by_id[rid].identifiers.add((kind, value))
+        return result
+
+    def _never_merge(self, customer_records: dict[int, list[_Existing]]) -> dict[int, set[int]]:
+        """Customer -> customers it must never merge with, among those loaded."""
+        owner = {r.id: cid for cid, recs in customer_records.items() for r in recs}
+        pairs: dict[int, set[int]] = defaultdict(set)
+        if not owner:
+            return pairs
+        for chunk in _chunks(list(owner)):
+            rows = self.conn.execute(
+                select(T_NEVER.c.record_a_id, T_NEVER.c.record_b_id).where(
+                    T_NEVER.c.record_a_id.in_(chunk) | T_NEVER.c.record_b_id.in_(chunk)
+                )
+            )
+            for a, b in rows:
+                if a in owner and b in owner and owner[a] != owner[b]:
+                    pairs[owner[a]].add(owner[b])
+                    pairs[owner[b]].add(owner[a])
+        return pairs
+
+    # -- writing -------------------------------------------------------
+
+    def _next_id(self, table) -> int:
+        return (self.conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+
+    def _write(self, linker: Linker, new: list[ParsedRecord], updated, customer_records,
+               owners, events: list[ParsedEvent]) -> dict[str, int]:
+        conn = self.conn
+        # Records of every customer involved, as they will be.
+        records_of: dict[int, list[RecordFacts]] = {
+            cid: [r.facts() for r in recs] for cid, recs in customer_records.items()
+        }
+        tracking_of = self._tracking_ids(list(records_of))
+
+        # 1. Merges of existing customers, in the order the linker joined them.
+        merges_made = 0
+        survivor_of: dict[int, int] = {}
+
+        def current(cid: int) -> int:
+            while cid in survivor_of:
+                cid = survivor_of[cid]
+            return cid
+
+        next_merge = self._next_id(T_MERGE)
+        for union in linker.unions:
+            if union.left[0] != "c" or union.right[0] != "c":
+                continue
+            keep, gone = current(union.left[1]), current(union.right[1])
+            if keep == gone:
+                continue
+            merge_id = next_merge
+            next_merge += 1
+            conn.execute(T_MERGE.insert().values(
+                id=merge_id, created_at=self.now, action="merge", rule=union.kind,
+                surviving_customer_id=keep, surviving_tracking_id=tracking_of[keep],
+                retired_tracking_id=tracking_of[gone],
+                evidence=_dumps({union.kind: union.value}), decided_by="automatic",
+                import_run_id=self.run_id,
+                membership_before=_dumps({
+                    "surviving": sorted(r.id for r in records_of[keep]),
+                    "retired": sorted(r.id for r in records_of[gone]),
+                }),
+            ))
+            conn.execute(T_RECORD.update().where(T_RECORD.c.customer_id == gone).values(customer_id=keep))
+            conn.execute(T_RETIRED.update().where(T_RETIRED.c.customer_id == gone).values(customer_id=keep))
+            conn.execute(T_RETIRED.insert().values(
+                tracking_id=tracking_of[gone], customer_id=keep, merge_id=merge_id, retired_at=self.now,
+            ))
+            conn.execute(T_CUSTOMER.delete().where(T_CUSTOMER.c.id == gone))
+            records_of[keep].extend(records_of.pop(gone))
+            survivor_of[gone] = keep
+            merges_made += 1
+        self.check_cancel()
+
+        # 2. New customers for clusters of new records only, in file order.
+        customer_of_node: dict[tuple, int] = {}
+        new_clusters: list[tuple] = []
+        for idx in range(len(new)):
+            root_first = linker.members(("r", idx))[0]
+            if root_first[0] == "c":
+                customer_of_node[("r", idx)] = current(root_first[1])
+            elif root_first == ("r", idx):
+                new_clusters.append(root_first)
+        next_customer = self._next_id(T_CUSTOMER)
+        new_ids = tracking.allocate(self.store, conn, len(new_clusters))
+        fresh: dict[int, str] = {}
+        for n, root in enumerate(new_clusters):
+            fresh[next_customer + n] = new_ids[n]
+            customer_of_node[root] = next_customer + n
+        for idx in range(len(new)):
+            node = ("r", idx)
+            if node not in customer_of_node:
+                customer_of_node[node] = customer_of_node[linker.members(node)[0]]
+
+        # 3. New records, their identifiers, and updated records.
+        next_record = self._next_id(T_RECORD)
+        record_id = {idx: next_record + idx for idx in range(len(new))}
+        record_rows = []
+        ident_rows = []
+        for idx, rec in enumerate(new):
+            cid = customer_of_node[("r", idx)]
+            rid = record_id[idx]
+            record_rows.append({
+                "id": rid, "source": self.source, "source_key": rec.source_key, "kind": rec.kind,
+                "customer_id": cid, "import_run_id": self.run_id, "file": str(self.path),
+                "line": rec.line, "first_seen": rec.first_seen, "last_seen": rec.last_seen,
+                "attributes": _dumps(rec.values), "raw": _dumps(rec.raw),
+            })
+            ident_rows.extend({"record_id": rid, "kind": k, "value": v} for k, v in rec.identifiers)
+            records_of.setdefault(cid, []).append(
+                RecordFacts(rid, rec.kind, rec.first_seen, rec.last_seen, rec.values))
+        for old, rec, added in updated:
+            ident_rows.extend({"record_id": old.id, "kind": k, "value": v} for k, v in sorted(added))
+        self._insert_customers(fresh, records_of)
+        if record_rows:
+            for chunk in _chunks(record_rows, 5000):
+                conn.execute(T_RECORD.insert(), list(chunk))
+                self.check_cancel()
+                self.report(ImportProgress("writing", chunk[-1]["id"] - next_record + 1, len(new)))
+        if updated:
+            conn.execute(
+                T_RECORD.update().where(T_RECORD.c.id == bindparam("rid")).values(
+                    attributes=bindparam("v"), raw=bindparam("r"), first_seen=bindparam("f"),
+                    last_seen=bindparam("l"), import_run_id=self.run_id,
+                ),
+                [{"rid": old.id, "v": _dumps(rec.values), "r": _dumps(rec.raw),
+                  "f": rec.first_seen, "l": rec.last_seen} for old, rec, _a in updated],
+            )
+            for old, rec, _a in updated:
+                cid = current(old.customer_id)
+                records_of[cid] = [
+                    RecordFacts(r.id, r.kind, rec.first_seen, rec.last_seen, rec.values)
+                    if r.id == old.id else r
+                    for r in records_of[cid]
+                ]
+        if ident_rows:
+            for chunk in _chunks(ident_rows, 5000):
+                conn.execute(T_IDENT.insert(), list(chunk))
+
+        # 4. Events, on the visitor record of their anonymous id.
+        events_imported = self._write_events(events, new, record_id, updated)
+
+        # 5. Merge candidates for the links the protections held.
+        candidates = self._write_candidates(linker, new, record_id, customer_records, owners,
+                                            current, customer_of_node)
+
+        # 6. Attributes of every customer that changed.
+        changed = set(survivor_of.values()) | {current(old.customer_id) for old, _r, _a in updated}
+        changed |= {customer_of_node[("r", i)] for i in range(len(new))} - set(fresh)
+        self._update_customers({current(c) for c in changed}, records_of)
+        return {
+            "customers_created": len(fresh),
+            "merges_made": merges_made,
+            "candidates_created": candidates,
+            "events_imported": events_imported,
+        }
+
+    def _tracking_ids(self, customer_ids: list[int]) -> dict[int, str]:
+        found = {}
+        for chunk in _chunks(customer_ids):
+            rows = self.conn.execute(
+                select(T_CUSTOMER.c.id, T_CUSTOMER.c.tracking_id).where(T_CUSTOMER.c.id.in_(chunk))
+            )
+            found.update(dict(rows.all()))
+        return found
+
+    def _insert_customers(self, fresh: dict[int, str], records_of) -> None:
+        rows = []
+        for cid, tid in fresh.items():
+            row = customer_attributes(records_of[cid])
+            row["custom"] = _dumps(row["custom"])
+            rows.append({"id": cid, "tracking_id": tid, **row})
+        for chunk in _chunks(rows, 5000):
+            self.conn.execute(T_CUSTOMER.insert(), list(chunk))
+
+    def _update_customers(self, customer_ids: set[int], records_of) -> None:
+        if not customer_ids:
+            return
+        rows = []
+        for cid in sorted(customer_ids):
+            row = customer_attributes(records_of[cid])
+            row["custom"] = _dumps(row["custom"])
+            rows.append({"cid": cid, **row})
+        columns = [k for k in rows[0] if k != "cid"]
+        stmt = T_CUSTOMER.update().where(T_CUSTOMER.c.id == bindparam("cid")).values(
+            {k: bindparam(k) for k in columns}
+        )
+        for chunk in _chunks(rows, 5000):
+            self.conn.execute(stmt, list(chunk))
+
+    def _write_events(self, events: list[ParsedEvent], new, record_id, updated) -> int:
+        if not events:
+            return 0
+        visitor_id: dict[str, int] = {}
+        for idx, rec in enumerate(new):
+            if rec.kind == "visitor":
+                visitor_id[rec.source_key] = record_id[idx]
+        missing = sorted({e.anonymous_user_id for e in events} - set(visitor_id))
+        c = T_RECORD.c
+        for chunk in _chunks(missing):
+            rows = self.conn.execute(
+                select(c.source_key, c.id).where(c.source == self.source, c.source_key.in_(chunk))
+            )
+            visitor_id.update(dict(rows.all()))
+        known: set[str] = set()
+        keys = list(dict.fromkeys(e.event_key for e in events))
+        for chunk in _chunks(keys):
+            rows = self.conn.execute(
+                select(T_EVENT.c.event_key).where(
+                    T_EVENT.c.source == self.source, T_EVENT.c.event_key.in_(chunk)
+                )
+            )
+            known.update(r[0] for r in rows)
+        rows = []
+        for ev in events:
+            if ev.event_key in known:
+                continue
+            known.add(ev.event_key)
+            rows.append({
+                "source": self.source, "event_key": ev.event_key,
+                "record_id": visitor_id[ev.anonymous_user_id], "import_run_id": self.run_id,
+                "anonymous_user_id": ev.anonymous_user_id, "event_type": ev.event_type,
+                "occurred_at": ev.occurred_at, "properties": _dumps(ev.properties), "line": ev.line,
+            })
+        for chunk in _chunks(rows, 5000):
+            self.conn.execute(T_EVENT.insert(), list(chunk))
+            self.check_cancel()
+        return len(rows)
+
+    def _write_candidates(self, linker: Linker, new, record_id, customer_records, owners,
+                          current, customer_of_node) -> int:
+        if not linker.held:
+            return 0
+
+        def customer(node: tuple) -> int:
+            return current(node[1]) if node[0] == "c" else customer_of_node[node]
+
+        def anchor(node: tuple, kind: str, value: str) -> int:
+            if node[0] == "r":
+                return record_id[node[1]]
+            holders = [rid for rid, cid in owners.get((kind, value), ()) if cid == node[1]]
+            if holders:
+                return min(holders)
+            return min(r.id for r in customer_records[node[1]])
+
+        pending = self._pending_pairs({customer(h.left) for h in linker.held}
+                                      | {customer(h.right) for h in linker.held})
+        rows = []
+        for held in linker.held:
+            a, b = customer(held.left), customer(held.right)
+            pair = frozenset((a, b))
+            if a == b or pair in pending:
+                continue
+            pending.add(pair)
+            rows.append({
+                "created_at": self.now,
+                "record_a_id": anchor(held.left, held.kind, held.value),
+                "record_b_id": anchor(held.right, held.kind, held.value),
+                "reason": held.reason,
+                "evidence": _dumps({held.kind: held.value}),
+                "status": "pending",
+                "import_run_id": self.run_id,
+            })
+        for chunk in _chunks(rows, 5000):
+            self.conn.execute(T_CANDIDATE.insert(), list(chunk))
+        return len(rows)
+
+    def _pending_pairs(self, customer_ids: set[int]) -> set[frozenset[int]]:
+        """Customer pairs that already wait for review, so that an import
+        does not ask the same question twice."""
+        ra = T_RECORD.alias("ra")
+        rb = T_RECORD.alias("rb")
+        pairs: set[frozenset[int]] = set()
+        for chunk in _chunks(sorted(customer_ids)):
+            rows = self.conn.execute(
+                select(ra.c.customer_id, rb.c.customer_id)
+                .select_from(T_CANDIDATE)
+                .join(ra, ra.c.id == T_CANDIDATE.c.record_a_id)
+                .join(rb, rb.c.id == T_CANDIDATE.c.record_b_id)
+                .where(T_CANDIDATE.c.status == "pending",
+                       ra.c.customer_id.in_(chunk) | rb.c.customer_id.in_(chunk))
+            )
+            pairs.update(frozenset(r) for r in rows)
+        return pairs
+
+
+__all__ = ["FORMATS", "ImportCancelled", "ImportRefused", "import_file"]
