@@ -62,10 +62,9 @@ def test_fold_removes_case_and_accents():
     assert norm.name_key("O'Brien-Smith") == "obriensmith"
 
 
-def test_name_display_tidies_shouting_only():
-    assert norm.name_display("JOHN") == "John"
-    assert norm.name_display("mcdonald") == "Mcdonald"
-    assert norm.name_display("McDonald") == "McDonald"
+def test_name_display_keeps_the_spelling_and_tidies_space():
+    assert norm.name_display("  van der  Berg ") == "van der Berg"
+    assert norm.name_display("McDONALD") == "McDONALD"
 
 
 @pytest.mark.parametrize(

@@ -154,13 +154,9 @@ def customer_id_identifier(source: str, value: object) -> str | None:
 
 
 def name_display(value: object) -> str | None:
-    text = clean(value)
-    if not text:
-        return None
-    # Shout-case and whisper-case are tidied; mixed case is the person's own.
-    if text.isupper() or text.islower():
-        return text.title()
-    return text
+    """White space tidied, case left alone: 'McDonald', 'van der Berg' and
+    'DJ' are the person's own spelling, and matching folds case anyway."""
+    return clean(value)
 
 
 _DATE_FORMATS_DAY_FIRST = (
