@@ -39,32 +39,39 @@ def write(tmp_path: Path):
 #
 # A small store seeded from fixed files with a frozen clock, so that the
 # customers, their Tracking IDs and every timestamp on screen are the same on
-# every run.  It includes the awkward names the UI must show literally.
+# every run.  It includes the awkward names the UI must show literally, and
+# one person (Ada) in three sources, so that a profile has a merge to show.
+# Addresses at example.com are blocked as test mailboxes: these use real-looking
+# domains so that they link.
 
 FROZEN_NOW = "2026-01-01T00:00:00Z"
 
 SHOP_CSV = (
     "customer_id,first_name,last_name,email,phone,town\n"
-    "1001,Ada,Lovelace,ada@example.com,07700 900123,London\n"
-    "1002,Alan,Turing,alan.turing@example.org,07700 900456,Wilmslow\n"
-    "1003,Grace,Hopper,grace@example.net,,Arlington\n"
-    "1004,[bold]x[/],Markup,markup@example.com,,Bristol\n"
-    "1005,\x1b[31mred,Smith,red@example.com,07700 900789,Leeds\n"
+    "1001,Ada,Lovelace,ada@analytical-engines.co.uk,07700 900123,London\n"
+    "1002,Alan,Turing,alan.turing@bletchley-park.org.uk,07700 900456,Wilmslow\n"
+    "1003,Grace,Hopper,grace@cobol-works.com,,Arlington\n"
+    "1004,[bold]x[/],Markup,markup@markup-corp.com,,Bristol\n"
+    "1005,\x1b[31mred,Smith,red@redsmith.co.uk,07700 900789,Leeds\n"
     "1006,Bartholomew-Maximilian,Featherstonehaugh-Cholmondeley,"
-    "bartholomew.maximilian.featherstonehaugh@an-extremely-long-domain.example.co.uk,"
+    "bartholomew.maximilian.featherstonehaugh@an-extremely-long-domain-name.co.uk,"
     "07700 900111,Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch\n"
 )
 
 CRM_CSV = (
     "contact_id,first_name,last_name,email,town,postcode,loyalty_tier\n"
-    "C-77,Ada,Lovelace,ADA@example.com,London,NW1 6XE,gold\n"
+    "C-77,Ada,Lovelace,ADA@Analytical-Engines.co.uk,London,NW1 6XE,gold\n"
 )
 
-WEB_JSONL = (
+# An anonymous visit first; the sign-in later links that visitor to Ada: a merge.
+WEB_VISITS_JSONL = (
     '{"anonymous_user_id": "anon-a1", "timestamp": "2025-12-30T12:00:00Z", "event": "page_view",'
     ' "properties": {"path": "/products/analytical-engine"}}\n'
+)
+
+WEB_SIGN_IN_JSONL = (
     '{"anonymous_user_id": "anon-a1", "timestamp": "2025-12-31T09:30:00Z", "event": "sign_in",'
-    ' "customer": {"customer_id": "1001", "email": "ada@example.com"}}\n'
+    ' "customer": {"customer_id": "1001", "email": "ada@analytical-engines.co.uk"}}\n'
     '{"anonymous_user_id": "anon-a1", "timestamp": "2025-12-31T09:35:00Z", "event": "order",'
     ' "properties": {"total": "42.00", "currency": "GBP"}}\n'
 )
@@ -75,10 +82,12 @@ def seed_ui_store(folder: Path):
     from distil_tui.core.store import Store
 
     store = Store(f"sqlite:///{folder / 'ui.db'}", now=lambda: FROZEN_NOW)
+    events = dict(source="web", fmt="events", customer_id_source="shop")
     files = (
+        ("web-visits.jsonl", WEB_VISITS_JSONL, events),
         ("shop.csv", SHOP_CSV, dict(source="shop", id_column="customer_id")),
         ("crm.csv", CRM_CSV, dict(source="crm", id_column="contact_id")),
-        ("web.jsonl", WEB_JSONL, dict(source="web", fmt="events")),
+        ("web-sign-in.jsonl", WEB_SIGN_IN_JSONL, events),
     )
     for name, text, options in files:
         path = folder / name

@@ -226,7 +226,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         _print_summary(summary)
     truth = evaluate.load_truth(dataset.truth_path)
     predicted = record_grouping(store)
-    scores = evaluate.pairwise_scores(predicted, truth.person_of)
+    scores = evaluate.pairwise_scores(predicted, truth.persons)
     traps = evaluate.traps_merged(predicted, truth)
     print(f"Resolution against the demo's ground truth: pairwise precision {scores.precision:.4f}, "
           f"recall {scores.recall:.4f}, F1 {scores.f1:.4f} over {scores.records} records; "

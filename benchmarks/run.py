@@ -1,0 +1,90 @@
+"""Benchmarks: import throughput and resolution quality on the demo data.
+
+    python benchmarks/run.py [--customers N] [--repeat K]
+
+Generates the demo data set for N people (default 40,000, which makes about
+100k source records), imports it file by file into an empty SQLite store in a
+temporary folder, and prints: records per second for each file and overall
+(file rows; events counted separately), peak memory, and pairwise precision,
+recall and F1 of the grouping against the data set's ground truth, with the
+number of traps merged wrongly.  Figures go to standard output; nothing is
+asserted here: targets are judged by reading them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from distil_tui.core import demo, evaluate
+from distil_tui.core.exports import record_grouping
+from distil_tui.core.importer import import_file
+from distil_tui.core.store import Store
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=40_000, help="people in the demo data")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    print(f"machine: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}, "
+          f"SQLite {sqlite3.sqlite_version}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        t0 = time.perf_counter()
+        dataset = demo.generate(folder / "data", customers=args.customers, seed=args.seed)
+        print(f"generated demo data for {args.customers:,} people in {time.perf_counter() - t0:.1f} s")
+
+        store = Store(f"sqlite:///{folder / 'bench.db'}")
+        rows = events = 0
+        records_total = 0
+        elapsed = 0.0
+        for item in dataset.imports:
+            t0 = time.perf_counter()
+            s = import_file(store, item.path, source=item.source, fmt=item.fmt, id_column=item.id_column,
+                            customer_id_source="shop" if item.fmt == "events" else None)
+            dt = time.perf_counter() - t0
+            elapsed += dt
+            if item.fmt == "events":
+                events += s.records_imported
+                unit = "events"
+            else:
+                rows += s.records_imported
+                unit = "records"
+            records_total += s.records_imported
+            print(f"import {item.path.name:<16} {s.records_imported:>9,} {unit:<7} in {dt:6.2f} s = "
+                  f"{s.records_imported / dt:>9,.0f} {unit}/s  (customers +{s.customers_created:,}, "
+                  f"merges {s.merges_made:,}, for review {s.candidates_created:,}, rejected {s.records_rejected:,})")
+        print(f"import total: {rows:,} file records + {events:,} events in {elapsed:.2f} s = "
+              f"{records_total / elapsed:,.0f} rows/s")
+
+        t0 = time.perf_counter()
+        predicted = record_grouping(store)
+        truth = evaluate.load_truth(dataset.truth_path)
+        scores = evaluate.pairwise_scores(predicted, truth.persons)
+        traps = evaluate.traps_merged(predicted, truth)
+        print(f"resolution vs ground truth: precision {scores.precision:.4f}, recall {scores.recall:.4f}, "
+              f"F1 {scores.f1:.4f} over {scores.records:,} records ({scores.true_pairs:,} true pairs); "
+              f"traps merged wrongly: {sum(traps.values())} {dict(traps)}  [{time.perf_counter() - t0:.1f} s]")
+        print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
+        db_size = sum(p.stat().st_size for p in folder.glob("bench.db*"))
+        print(f"store size: {db_size / 1e6:,.1f} MB")
+        store.close()
+    return 0
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""One Screen per view."""
+
+from distil_tui.ui.screens.browse import BrowseScreen
+
+__all__ = ["BrowseScreen"]
