@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, timezone
-from functools import lru_cache
-
 import phonenumbers
 
 NULL_LIKE = frozenset(
@@ -98,10 +96,30 @@ def email_identifier(value: object) -> str | None:
 # -- phone ---------------------------------------------------------------
 
 
-@lru_cache(maxsize=65536)
+_E164_SEEN: dict[tuple[str, str], str | None] = {}
+_E164_CACHE_LIMIT = 200_000
+
+
 def phone_identifier(value: str | None, region: str = "GB") -> str | None:
     """E.164 form of a valid number, or ``None`` for an invalid number or a
-    placeholder (all one digit, a run such as 0123456789)."""
+    placeholder (all one digit, a run such as 0123456789).
+
+    Parsing is the costliest step of an import, and a number arrives first
+    as written and then again in the E.164 form we made of it: both forms
+    are remembered."""
+    key = (value or "", region)
+    if key in _E164_SEEN:
+        return _E164_SEEN[key]
+    result = _parse_phone(value, region)
+    if len(_E164_SEEN) > _E164_CACHE_LIMIT:
+        _E164_SEEN.clear()
+    _E164_SEEN[key] = result
+    if result is not None:
+        _E164_SEEN[(result, region)] = result
+    return result
+
+
+def _parse_phone(value: str | None, region: str) -> str | None:
     text = clean(value)
     if not text or not _DIGITS_RE.search(text):
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from distil_tui.core import normalize as norm
 from distil_tui.core.models import STANDARD_ATTRIBUTES
@@ -41,10 +42,12 @@ _HEADER_TO_ATTRIBUTE = {
 _FOLD_RE = re.compile(r"[^a-z0-9]+")
 
 
+@lru_cache(maxsize=4096)
 def fold_header(name: str) -> str:
     return _FOLD_RE.sub("", name.strip().lstrip("\ufeff").lower())
 
 
+@lru_cache(maxsize=4096)
 def attribute_for(header: str) -> str:
     """The standard attribute a column holds, or the column's own name as a
     custom attribute."""

@@ -73,7 +73,9 @@ class HeldLink:
     right: Hashable
     kind: str
     value: str
-    reason: str  # "identifier_limit", "both_identified", "conflicting_names", "never_merge", "generic_value"
+    # "identifier_limit", "both_identified", "conflicting_names", "never_merge",
+    # "ambiguous" (two customers kept apart would both take it), "generic_value"
+    reason: str
 
 
 class Linker:
@@ -124,41 +126,53 @@ class Linker:
                 self._link_group(kind, value, nodes)
 
     def _link_group(self, kind: str, value: str, nodes: Sequence[Hashable]) -> None:
-        # Each node joins the first earlier cluster it may join; a node that
-        # may join none is held against the first.  Only the first few
-        # clusters are tried: a value that many people share is generic.
+        # Each node joins the one earlier cluster the protections allow.  A
+        # node that two clusters kept apart would both accept (a nameless
+        # newsletter row with a household's shared email) is ambiguous: it
+        # is held rather than given to whichever came first.  Only the first
+        # few clusters are tried: a value that many people share is generic.
+        # Existing customers go first, then the records that carry the most
+        # identifiers, so that bare records meet the clusters they might
+        # belong to whatever the order of the file.
+        def precedence(node: Hashable) -> tuple:
+            cluster = self._clusters[self.find(node)]
+            return (cluster.members[0][0] != "c", -len(cluster.identifiers), node)
+
+        nodes = sorted(nodes, key=precedence)
         clusters: list[Hashable] = [nodes[0]]
+        people = 1  # clusters the protections keep apart: distinct people
         held_here: list[HeldLink] = []
         for node in nodes[1:]:
-            first_refusal: tuple[Hashable, str] | None = None
-            joined = False
-            for earlier in clusters[:MAX_TRIES_PER_NODE]:
-                reason = self._union(earlier, node, kind, value)
+            root = self.find(node)
+            roots = list(dict.fromkeys(self.find(c) for c in clusters))[:MAX_TRIES_PER_NODE]
+            if root in roots:
+                continue
+            allowed: list[Hashable] = []
+            refusals: list[tuple[Hashable, str]] = []
+            for earlier in roots:
+                reason = self._protection(self._clusters[earlier], self._clusters[root], kind)
                 if reason is None:
-                    joined = True
-                    break
-                first_refusal = first_refusal or (earlier, reason)
-            if not joined:
-                clusters.append(node)
-                if first_refusal and len(held_here) < MAX_HELD_PER_VALUE:
-                    held_here.append(HeldLink(first_refusal[0], node, kind, value, first_refusal[1]))
-        if len({self.find(n) for n in clusters}) >= self.protections.generic_after:
+                    allowed.append(earlier)
+                else:
+                    refusals.append((earlier, reason))
+            if len(allowed) == 1:
+                self._join(allowed[0], root, kind, value)
+                continue
+            clusters.append(node)
+            people += not allowed
+            held = (allowed[0], "ambiguous") if allowed else refusals[0]
+            if len(held_here) < MAX_HELD_PER_VALUE:
+                held_here.append(HeldLink(held[0], node, kind, value, held[1]))
+        if people >= self.protections.generic_after:
             self.generic_values.add((kind, value))
             held_here = [
                 HeldLink(h.left, h.right, h.kind, h.value, "generic_value") for h in held_here
             ]
         self.held.extend(held_here)
 
-    def _union(self, a: Hashable, b: Hashable, kind: str, value: str) -> str | None:
-        """Join the clusters of ``a`` and ``b``; the reason if a protection
-        stops it, else ``None``."""
-        ra, rb = self.find(a), self.find(b)
-        if ra == rb:
-            return None
+    def _join(self, ra: Hashable, rb: Hashable, kind: str, value: str) -> None:
+        """Join two clusters, given by their roots."""
         ca, cb = self._clusters[ra], self._clusters[rb]
-        reason = self._protection(ca, cb, kind)
-        if reason:
-            return reason
         # The cluster whose first member comes first keeps its root: nodes
         # are ("c", customer id) for existing customers and ("r", n) for new
         # records, so the oldest customer survives.
@@ -171,7 +185,6 @@ class Linker:
         ca.never_merge |= cb.never_merge
         ca.members.extend(cb.members)
         del self._clusters[rb]
-        return None
 
     def _protection(self, ca: _Cluster, cb: _Cluster, kind: str) -> str | None:
         p = self.protections
