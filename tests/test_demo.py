@@ -44,8 +44,11 @@ def _crm(demo: DemoDataset) -> list[dict[str, str]]:
 
 
 def _events(demo: DemoDataset) -> list[dict]:
-    with open(demo.folder / "events.jsonl", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle]
+    events = []
+    for name in ("events-1.jsonl", "events-2.jsonl"):
+        with open(demo.folder / name, encoding="utf-8") as handle:
+            events.extend(json.loads(line) for line in handle)
+    return events
 
 
 def _identity(event: dict) -> tuple[str, str | None, str | None, str | None] | None:
@@ -80,7 +83,7 @@ def test_same_seed_gives_identical_bytes_whatever_the_hash_seed(tmp_path: Path) 
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         subprocess.run([sys.executable, "-c", script, str(tmp_path / name)], check=True, env=env)
     first, second = _digests(tmp_path / "a"), _digests(tmp_path / "b")
-    assert set(first) == {"shop.csv", "crm.csv", "newsletter.csv", "events.jsonl", "truth.csv"}
+    assert set(first) == {"shop.csv", "crm.csv", "newsletter.csv", "events-1.jsonl", "events-2.jsonl", "truth.csv"}
     assert first == second
 
 
@@ -105,7 +108,8 @@ def test_imports_are_listed_in_import_order(demo: DemoDataset) -> None:
         ("shop.csv", "shop", "csv", "customer_id"),
         ("crm.csv", "crm", "csv", "contact_id"),
         ("newsletter.csv", "newsletter", "csv", None),
-        ("events.jsonl", "web", "events", None),
+        ("events-1.jsonl", "web", "events", None),
+        ("events-2.jsonl", "web", "events", None),
     ]
     assert all(item.path.is_file() for item in demo.imports)
     assert demo.truth_path.is_file()

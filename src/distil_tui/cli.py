@@ -242,7 +242,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _demo_folder(store: Store) -> Path:
     if store.is_sqlite and store.display_name != ":memory:":
         db = Path(store.display_name)
-        folder = db.with_name(db.stem + "-demo-data")
+        folder = db.with_name(db.stem + ("-data" if db.stem == "demo" else "-demo-data"))
     else:
         folder = settings.default_data_dir() / "demo-data"
     if folder.exists():

@@ -60,7 +60,7 @@ class DemoImport:
 @dataclass(frozen=True)
 class DemoDataset:
     folder: Path
-    imports: tuple[DemoImport, ...]  # in import order: shop, crm, newsletter, web
+    imports: tuple[DemoImport, ...]  # in import order: shop, crm, newsletter, web (two exports)
     truth_path: Path
 
 
@@ -81,15 +81,29 @@ def generate(out_dir: Path, customers: int = 2000, seed: int = 7) -> DemoDataset
         DemoImport(out_dir / "shop.csv", "shop", "csv", "customer_id"),
         DemoImport(out_dir / "crm.csv", "crm", "csv", "contact_id"),
         DemoImport(out_dir / "newsletter.csv", "newsletter", "csv", None),
-        DemoImport(out_dir / "events.jsonl", "web", "events", None),
+        DemoImport(out_dir / "events-1.jsonl", "web", "events", None),
+        DemoImport(out_dir / "events-2.jsonl", "web", "events", None),
     )
     generator.write_shop(imports[0].path)
     generator.write_crm(imports[1].path)
     generator.write_newsletter(imports[2].path)
-    generator.write_events(imports[3].path)
+    _write_in_two_exports(generator, imports[3].path, imports[4].path)
     truth_path = out_dir / "truth.csv"
     generator.write_truth(truth_path)
     return DemoDataset(folder=out_dir, imports=imports, truth_path=truth_path)
+
+
+def _write_in_two_exports(generator: _Generator, first: Path, second: Path) -> None:
+    """Tracking arrives as two exports, split in time: visitors who browse in
+    the first and sign in during the second show real merges of an
+    anonymous customer into a known one."""
+    whole = first.with_name("events.jsonl")
+    generator.write_events(whole)
+    lines = whole.read_text(encoding="utf-8").splitlines(keepends=True)
+    half = len(lines) // 2
+    first.write_text("".join(lines[:half]), encoding="utf-8")
+    second.write_text("".join(lines[half:]), encoding="utf-8")
+    whole.unlink()
 
 
 # -- reference data ------------------------------------------------------
