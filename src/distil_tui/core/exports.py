@@ -13,13 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from distil_tui.core import schema
 from distil_tui.core.models import STANDARD_ATTRIBUTES
+from distil_tui.core.schema import T_CUSTOMER, T_IDENT, T_RECORD
 from distil_tui.core.store import Store
-
-T_CUSTOMER = schema.Customer.__table__
-T_RECORD = schema.SourceRecord.__table__
-T_IDENT = schema.Identifier.__table__
 
 EXPORT_FORMATS = ("csv", "jsonl")
 CUSTOMER_COLUMNS = ("tracking_id", *STANDARD_ATTRIBUTES, "first_seen", "last_seen")

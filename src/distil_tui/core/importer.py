@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, bindparam, func, select
 
-from distil_tui.core import schema, tracking
+from distil_tui.core import tracking
 from distil_tui.core.ingest.events import ParsedEvent, read_events
 from distil_tui.core.ingest.mapping import ParsedRecord
 from distil_tui.core.ingest.readers import (
@@ -34,6 +34,17 @@ from distil_tui.core.models import ImportProgress, ImportSummary, Rejection
 from distil_tui.core.resolve.linker import Linker, NodeFacts, Protections
 from distil_tui.core.resolve.names import first_name_key
 from distil_tui.core.resolve.survivorship import RecordFacts, customer_attributes, first_names
+from distil_tui.core.schema import (
+    T_CANDIDATE,
+    T_CUSTOMER,
+    T_EVENT,
+    T_IDENT,
+    T_MERGE,
+    T_NEVER,
+    T_RECORD,
+    T_RETIRED,
+    T_RUN,
+)
 from distil_tui.core.store import Store
 from distil_tui.settings import default_region
 
@@ -41,15 +52,6 @@ FORMATS = ("auto", "csv", "jsonl", "events")
 CHUNK = 500  # values per IN (...) list: well under every backend's limit
 MAX_REJECTIONS_KEPT = 50
 
-T_RUN = schema.ImportRun.__table__
-T_CUSTOMER = schema.Customer.__table__
-T_RECORD = schema.SourceRecord.__table__
-T_IDENT = schema.Identifier.__table__
-T_EVENT = schema.Event.__table__
-T_MERGE = schema.Merge.__table__
-T_CANDIDATE = schema.MergeCandidate.__table__
-T_RETIRED = schema.RetiredTrackingId.__table__
-T_NEVER = schema.NeverMerge.__table__
 
 ProgressCallback = Callable[[ImportProgress], None]
 
@@ -359,16 +361,17 @@ class _Apply:
             )
             for rid, key, cid, kind, values, first, last in rows:
                 found[key] = _Existing(rid, cid, kind, json.loads(values), first, last)
-        if found:
-            by_id = {e.id: e for e in found.values()}
-            for chunk in _chunks(list(by_id)):
-                rows = self.conn.execute(
-                    select(T_IDENT.c.record_id, T_IDENT.c.kind, T_IDENT.c.value)
-                    .where(T_IDENT.c.record_id.in_(chunk))
-                )
-                for rid, kind, value in rows:
-                    by_id[rid].identifiers.add((kind, value))
+        self._attach_identifiers({e.id: e for e in found.values()})
         return found
+
+    def _attach_identifiers(self, by_id: dict[int, _Existing]) -> None:
+        for chunk in _chunks(list(by_id)):
+            rows = self.conn.execute(
+                select(T_IDENT.c.record_id, T_IDENT.c.kind, T_IDENT.c.value)
+                .where(T_IDENT.c.record_id.in_(chunk))
+            )
+            for rid, kind, value in rows:
+                by_id[rid].identifiers.add((kind, value))
 
     def _owners(self, idents: list[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[int, int]]]:
         """(kind, value) -> [(record id, customer id)] already in the store."""
@@ -400,13 +403,7 @@ class _Apply:
                 rec = _Existing(rid, cid, kind, json.loads(values), first, last)
                 result[cid].append(rec)
                 by_id[rid] = rec
-        for chunk in _chunks(list(by_id)):
-            rows = self.conn.execute(
-                select(T_IDENT.c.record_id, T_IDENT.c.kind, T_IDENT.c.value)
-                .where(T_IDENT.c.record_id.in_(chunk))
-            )
-            for rid, kind, value in rows:
-                by_id[rid].identifiers.add((kind, value))
+        self._attach_identifiers(by_id)
         return result
 
     def _never_merge(self, customer_records: dict[int, list[_Existing]]) -> dict[int, set[int]]:

@@ -7,15 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from distil_tui.core import schema
 from distil_tui.core.models import MergeView
 from distil_tui.core.profiles import merge_view
+from distil_tui.core.schema import T_CANDIDATE, T_CUSTOMER, T_MERGE, T_RECORD
 from distil_tui.core.store import Store
-
-T_MERGE = schema.Merge.__table__
-T_CANDIDATE = schema.MergeCandidate.__table__
-T_RECORD = schema.SourceRecord.__table__
-T_CUSTOMER = schema.Customer.__table__
 
 
 @dataclass(frozen=True)

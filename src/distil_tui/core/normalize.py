@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, timezone
+
 import phonenumbers
 
 NULL_LIKE = frozenset(

@@ -6,7 +6,6 @@ import json
 
 from sqlalchemy import Connection, func, or_, select
 
-from distil_tui.core import schema
 from distil_tui.core import normalize as norm
 from distil_tui.core.models import (
     STANDARD_ATTRIBUTES,
@@ -16,15 +15,9 @@ from distil_tui.core.models import (
     MergeView,
     SourceRecordView,
 )
+from distil_tui.core.schema import T_CUSTOMER, T_EVENT, T_IDENT, T_MERGE, T_RECORD, T_RETIRED
 from distil_tui.core.store import Store
 from distil_tui.settings import default_region
-
-T_CUSTOMER = schema.Customer.__table__
-T_RECORD = schema.SourceRecord.__table__
-T_IDENT = schema.Identifier.__table__
-T_EVENT = schema.Event.__table__
-T_MERGE = schema.Merge.__table__
-T_RETIRED = schema.RetiredTrackingId.__table__
 
 RECENT_EVENTS = 50
 

@@ -189,3 +189,16 @@ class NeverMerge(SQLModel, table=True):
     record_b_id: int = Field(foreign_key="source_record.id")
     created_at: str
     reason: str = ""
+
+
+# The tables as SQLAlchemy Core objects, for the bulk and read paths.
+T_META = Meta.__table__
+T_RUN = ImportRun.__table__
+T_CUSTOMER = Customer.__table__
+T_RECORD = SourceRecord.__table__
+T_IDENT = Identifier.__table__
+T_EVENT = Event.__table__
+T_MERGE = Merge.__table__
+T_CANDIDATE = MergeCandidate.__table__
+T_RETIRED = RetiredTrackingId.__table__
+T_NEVER = NeverMerge.__table__

@@ -14,13 +14,12 @@ import re
 from sqlalchemy import Connection, or_, select
 
 from distil_tui.core import normalize as norm
-from distil_tui.core import schema
 from distil_tui.core.models import CustomerHit
 from distil_tui.core.profiles import find_customer
+from distil_tui.core.schema import T_CUSTOMER
 from distil_tui.core.store import Store
 from distil_tui.settings import default_region
 
-T_CUSTOMER = schema.Customer.__table__
 _HIGH = "\uffff"
 _WORD_SPLIT = re.compile(r"[^\w]+")
 _SCAN_LIMIT = 2000  # rows fetched per range before filtering by the other words

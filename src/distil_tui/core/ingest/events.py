@@ -17,8 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from distil_tui.core import normalize as norm
-from distil_tui.core.ingest.mapping import ParsedRecord, attribute_for, fold_header, map_values
-from distil_tui.core.ingest.readers import parse_json_object
+from distil_tui.core.ingest.mapping import (
+    ParsedRecord,
+    attribute_for,
+    fold_header,
+    identifiers_for,
+    map_values,
+)
+from distil_tui.core.ingest.readers import json_lines
 from distil_tui.core.models import Rejection
 
 _ANON_FIELDS = ("anonymoususerid", "anonymousid", "anonid")
@@ -62,12 +68,9 @@ def read_events(
 ) -> Iterator[tuple[ParsedEvent | ParsedRecord | Rejection, int]]:
     """Yield events, identify records and rejections.  Visitor records are
     built by the importer from the events' anonymous ids."""
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        obj, error = parse_json_object(line)
-        if error:
-            yield Rejection(str(path), number, error), number
+    for number, obj in json_lines(path, text):
+        if isinstance(obj, Rejection):
+            yield obj, number
             continue
         fields = {fold_header(k): v for k, v in obj.items()}
         anon = norm.anonymous_id_identifier(_first(fields, _ANON_FIELDS))
@@ -97,16 +100,8 @@ def read_events(
         if identity:
             customer_id, values = identity
             values = map_values(values, region=region)
-            identifiers = [("anonymous_user_id", anon)]
-            email = norm.email_identifier(values.get("email_address"))
-            if email:
-                identifiers.append(("email_address", email))
-            phone = norm.phone_identifier(values.get("mobile_phone_no"), region)
-            if phone:
-                identifiers.append(("mobile_phone_no", phone))
-            cid = norm.customer_id_identifier(customer_id_source, customer_id)
-            if cid:
-                identifiers.append(("customer_id", cid))
+            identifiers = [("anonymous_user_id", anon), *identifiers_for(
+                customer_id_source, values, customer_id=customer_id, region=region)]
             if len(identifiers) == 1 and not values:
                 continue
             key = identify_record_key(

@@ -124,15 +124,22 @@ def read_csv(
         yield _record(path, start, raw, source, id_column, id_index, header, region), last_line
 
 
-def read_jsonl(
-    path: Path, text: str, *, source: str, id_column: str | None, region: str
-) -> Iterator[tuple[ParsedRecord | Rejection, int]]:
+def json_lines(path: Path, text: str) -> Iterator[tuple[int, dict | Rejection]]:
+    """(line number, object) for each non-blank line; a line that is not a
+    JSON object gives a rejection instead."""
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         obj, error = parse_json_object(line)
-        if error:
-            yield Rejection(str(path), number, error), number
+        yield number, Rejection(str(path), number, error) if error else obj
+
+
+def read_jsonl(
+    path: Path, text: str, *, source: str, id_column: str | None, region: str
+) -> Iterator[tuple[ParsedRecord | Rejection, int]]:
+    for number, obj in json_lines(path, text):
+        if isinstance(obj, Rejection):
+            yield obj, number
             continue
         header = list(obj)
         id_index = None
