@@ -31,7 +31,8 @@ from distil_tui.core.ingest.readers import (
     read_text,
 )
 from distil_tui.core.models import ImportProgress, ImportSummary, Rejection
-from distil_tui.core.resolve.linker import Linker, NodeFacts, Protections
+from distil_tui.core.resolve.linker import Linker, NodeFacts
+from distil_tui.core.resolve.settings import ResolutionSettings
 from distil_tui.core.resolve.names import first_name_key
 from distil_tui.core.resolve.survivorship import RecordFacts, customer_attributes, first_names
 from distil_tui.core.schema import (
@@ -83,7 +84,7 @@ def import_file(
     id_column: str | None = None,
     customer_id_source: str | None = None,
     region: str | None = None,
-    protections: Protections | None = None,
+    resolution: ResolutionSettings | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> ImportSummary:
@@ -116,7 +117,7 @@ def import_file(
         raise ImportRefused(f"{path}: no records after the header")
 
     with store.write() as conn:
-        applier = _Apply(store, conn, source, path, fmt, protections or Protections(),
+        applier = _Apply(store, conn, source, path, fmt, resolution or ResolutionSettings(),
                          report, check_cancel)
         summary = applier.run(batch)
     return ImportSummary(
@@ -245,13 +246,13 @@ class _Apply:
     """One import's write phase, inside the caller's transaction."""
 
     def __init__(self, store, conn: Connection, source: str, path: Path, fmt: str,
-                 protections: Protections, report, check_cancel) -> None:
+                 resolution: ResolutionSettings, report, check_cancel) -> None:
         self.store = store
         self.conn = conn
         self.source = source
         self.path = path
         self.fmt = fmt
-        self.protections = protections
+        self.resolution = resolution
         self.report = report
         self.check_cancel = check_cancel
         self.now = store.now()
@@ -313,7 +314,7 @@ class _Apply:
         self.check_cancel()
 
         # Link.
-        linker = Linker(self.protections)
+        linker = Linker(self.resolution.protections)
         for cid in sorted(customer_records):
             recs = customer_records[cid]
             linker.add(("c", cid), NodeFacts(
