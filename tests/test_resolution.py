@@ -232,9 +232,9 @@ def test_linker_outcome_does_not_depend_on_link_order():
     def run(order):
         linker = Linker(Protections())
         facts = {
-            ("r", 0): NodeFacts({("email_address", "a@x"), ("customer_id", "s:1")}, {"ann"}),
-            ("r", 1): NodeFacts({("email_address", "a@x"), ("customer_id", "s:2")}, {"ann"}),
-            ("r", 2): NodeFacts({("email_address", "a@x")}, {"ann"}),
+            ("r", 0): NodeFacts({("email_address", "a@x"), ("customer_id", "s:1")}, {("ann", None)}),
+            ("r", 1): NodeFacts({("email_address", "a@x"), ("customer_id", "s:2")}, {("ann", None)}),
+            ("r", 2): NodeFacts({("email_address", "a@x")}, {("ann", None)}),
         }
         for node in facts:
             linker.add(node, facts[node])

@@ -11,6 +11,7 @@ import back, so the store is as it was.
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections import defaultdict
@@ -31,11 +32,15 @@ from distil_tui.core.ingest.readers import (
     read_text,
 )
 from distil_tui.core.models import ImportProgress, ImportSummary, Rejection
+from distil_tui.core.resolve import probabilistic
+from distil_tui.core.resolve.comparison import MatchFields, blocking_keys, comparisons, match_fields
 from distil_tui.core.resolve.linker import Linker, NodeFacts
+from distil_tui.core.resolve.model import FSModel
+from distil_tui.core.resolve.probabilistic import MAX_BLOCK, Candidate
 from distil_tui.core.resolve.settings import ResolutionSettings
-from distil_tui.core.resolve.names import first_name_key
-from distil_tui.core.resolve.survivorship import RecordFacts, customer_attributes, first_names
+from distil_tui.core.resolve.survivorship import RecordFacts, customer_attributes, name_keys
 from distil_tui.core.schema import (
+    T_BLOCK,
     T_CANDIDATE,
     T_CUSTOMER,
     T_EVENT,
@@ -52,6 +57,7 @@ from distil_tui.settings import default_region
 FORMATS = ("auto", "csv", "jsonl", "events")
 CHUNK = 500  # values per IN (...) list: well under every backend's limit
 MAX_REJECTIONS_KEPT = 50
+MODEL_KEY = "fs_model"  # the trained Fellegi-Sunter model, in the meta table
 
 
 ProgressCallback = Callable[[ImportProgress], None]
@@ -118,7 +124,7 @@ def import_file(
 
     with store.write() as conn:
         applier = _Apply(store, conn, source, path, fmt, resolution or ResolutionSettings(),
-                         report, check_cancel)
+                         region, report, check_cancel)
         summary = applier.run(batch)
     return ImportSummary(
         import_run_id=summary["import_run_id"],
@@ -222,6 +228,10 @@ def _add_visitors(records: dict[str, ParsedRecord], events: list[ParsedEvent]) -
             records[r.source_key] = r
 
 
+def _facts(record: ParsedRecord) -> RecordFacts:
+    return RecordFacts(0, record.kind, record.first_seen, record.last_seen, record.values)
+
+
 def _min(a: str | None, b: str | None) -> str | None:
     return min(x for x in (a, b) if x) if (a or b) else None
 
@@ -246,7 +256,7 @@ class _Apply:
     """One import's write phase, inside the caller's transaction."""
 
     def __init__(self, store, conn: Connection, source: str, path: Path, fmt: str,
-                 resolution: ResolutionSettings, report, check_cancel) -> None:
+                 resolution: ResolutionSettings, region: str, report, check_cancel) -> None:
         self.store = store
         self.conn = conn
         self.source = source
@@ -256,6 +266,7 @@ class _Apply:
         self.report = report
         self.check_cancel = check_cancel
         self.now = store.now()
+        self.region = region
 
     def run(self, batch: _Batch) -> dict[str, int]:
         conn = self.conn
@@ -310,25 +321,16 @@ class _Apply:
         touched = {cid for holders in owners.values() for _rid, cid in holders}
         touched |= {old.customer_id for old, _r, _a in updated}
         customer_records = self._load_customer_records(touched)
-        never = self._never_merge(customer_records)
         self.check_cancel()
 
         # Link.
         linker = Linker(self.resolution.protections)
-        for cid in sorted(customer_records):
-            recs = customer_records[cid]
-            linker.add(("c", cid), NodeFacts(
-                identifiers={i for r in recs for i in r.identifiers},
-                first_names=first_names(r.facts() for r in recs),
-                never_merge={("c", other) for other in never.get(cid, ())},
-            ))
+        self._add_customer_nodes(linker, customer_records, sorted(customer_records))
         for old, record, added in updated:
-            key = first_name_key(record.values.get("first_name"))
-            linker.extend(("c", old.customer_id), added, {key} if key else set())
+            linker.extend(("c", old.customer_id), added, name_keys([_facts(record)]))
         for idx, record in enumerate(new):
-            key = first_name_key(record.values.get("first_name"))
             linker.add(("r", idx), NodeFacts(
-                identifiers=set(record.identifiers), first_names={key} if key else set()
+                identifiers=set(record.identifiers), names=name_keys([_facts(record)])
             ))
         groups: dict[tuple[str, str], list] = {}
         for ident, nodes in incoming.items():
@@ -337,9 +339,12 @@ class _Apply:
             groups[ident] = list(dict.fromkeys(ordered))
         linker.link_groups(groups)
         self.check_cancel()
+        new_fields = self._match_probabilistically(linker, new, customer_records)
+        self.check_cancel()
 
         self.report(ImportProgress("writing", 0, len(new)))
         counts = self._write(linker, new, updated, customer_records, owners, batch.events)
+        self._write_block_keys(new_fields, updated)
         conn.execute(
             T_RUN.update().where(T_RUN.c.id == run_id).values(
                 finished_at=self.store.now(),
@@ -349,6 +354,117 @@ class _Apply:
         )
         self.report(ImportProgress("writing", len(new), len(new)))
         return {"import_run_id": run_id, **counts}
+
+    def _add_customer_nodes(self, linker: Linker, customer_records: dict[int, list[_Existing]],
+                            customer_ids: list[int]) -> None:
+        never = self._never_merge(customer_records)
+        for cid in customer_ids:
+            recs = customer_records[cid]
+            linker.add(("c", cid), NodeFacts(
+                identifiers={i for r in recs for i in r.identifiers},
+                names=name_keys(r.facts() for r in recs),
+                never_merge={("c", other) for other in never.get(cid, ())},
+                size=len(recs),
+            ))
+
+    # -- probabilistic matching ------------------------------------------
+
+    def _match_probabilistically(self, linker: Linker, new: list[ParsedRecord],
+                                 customer_records: dict[int, list[_Existing]]) -> dict[int, MatchFields]:
+        """Score the new records against each other and the stored records
+        that share a blocking key; returns the match fields of each new
+        record, by index, for its blocking keys."""
+        settings = self.resolution
+        extra = settings.extra_fields
+        fields = {
+            idx: f for idx, rec in enumerate(new)
+            if rec.kind != "visitor" and not (f := match_fields(rec.values, extra, self.region)).is_empty()
+        }
+        if not fields:
+            return fields
+        conn = self.conn
+
+        def stored_candidates(keys: list[str]) -> list[tuple[str, Candidate]]:
+            by_key: dict[str, list[int]] = defaultdict(list)
+            for chunk in _chunks(keys):
+                for key, rid in conn.execute(
+                    select(T_BLOCK.c.key, T_BLOCK.c.record_id).where(T_BLOCK.c.key.in_(chunk))
+                ):
+                    by_key[key].append(rid)
+            by_key = {k: v for k, v in by_key.items() if len(v) <= MAX_BLOCK}
+            wanted = sorted({rid for rids in by_key.values() for rid in rids})
+            loaded: dict[int, Candidate] = {}
+            for chunk in _chunks(wanted):
+                rows = conn.execute(
+                    select(T_RECORD.c.id, T_RECORD.c.customer_id, T_RECORD.c.attributes)
+                    .where(T_RECORD.c.id.in_(chunk))
+                )
+                for rid, cid, values in rows:
+                    loaded[rid] = Candidate(rid, ("c", cid), match_fields(json.loads(values), extra, self.region))
+            missing = sorted({c.node[1] for c in loaded.values()} - set(customer_records))
+            if missing:
+                more = self._load_customer_records(missing)
+                customer_records.update(more)
+                self._add_customer_nodes(linker, customer_records, missing)
+            return [(k, loaded[rid]) for k, rids in by_key.items() for rid in rids]
+
+        def population() -> list[MatchFields]:
+            sample = list(fields.values())
+            sample.extend(self._random_stored_fields(extra, limit=5000))
+            return sample
+
+        stored_text = self.store.meta_get(conn, MODEL_KEY)
+        stored_model = FSModel.from_json(stored_text, comparisons(extra)) if stored_text else None
+        pairs, model = probabilistic.match(
+            [(("r", idx), f) for idx, f in fields.items()],
+            extra_fields=extra,
+            stored_candidates=stored_candidates,
+            population=population,
+            same_cluster=lambda a, b: linker.find(a) == linker.find(b),
+            stored_model=stored_model,
+            min_probability=settings.review_probability,
+        )
+        if model.trained_on and model is not stored_model:
+            self.store.meta_set(conn, MODEL_KEY, model.to_json())
+        linker.link_scored(pairs, auto=settings.auto_merge_probability,
+                           review=settings.review_probability, max_size=settings.max_auto_cluster_size)
+        return fields
+
+    def _random_stored_fields(self, extra: tuple[str, ...], limit: int) -> list[MatchFields]:
+        """Match fields of up to ``limit`` stored records picked at random (a
+        fixed seed, so imports are reproducible)."""
+        top = self.conn.execute(select(func.max(T_RECORD.c.id))).scalar() or 0
+        if not top:
+            return []
+        rng = random.Random(top)
+        ids = sorted({rng.randint(1, top) for _ in range(min(limit, top))})
+        out = []
+        for chunk in _chunks(ids):
+            rows = self.conn.execute(
+                select(T_RECORD.c.attributes).where(T_RECORD.c.id.in_(chunk), T_RECORD.c.kind != "visitor")
+            )
+            for (values,) in rows:
+                f = match_fields(json.loads(values), extra, self.region)
+                if not f.is_empty():
+                    out.append(f)
+        return out
+
+    def _write_block_keys(self, fields: dict[int, MatchFields], updated) -> None:
+        rows = [
+            {"key": key, "record_id": self.record_ids[idx]}
+            for idx, f in fields.items() for key in blocking_keys(f)
+        ]
+        extra = self.resolution.extra_fields
+        if updated:
+            ids = [old.id for old, _r, _a in updated]
+            for chunk in _chunks(ids):
+                self.conn.execute(T_BLOCK.delete().where(T_BLOCK.c.record_id.in_(chunk)))
+            for old, rec, _a in updated:
+                if rec.kind != "visitor":
+                    rows.extend({"key": key, "record_id": old.id}
+                                for key in blocking_keys(match_fields(rec.values, extra, self.region)))
+        for chunk in _chunks(rows, 5000):
+            self.conn.execute(T_BLOCK.insert(), list(chunk))
 
     # -- loading -------------------------------------------------------
 
@@ -461,7 +577,8 @@ class _Apply:
                 id=merge_id, created_at=self.now, action="merge", rule=union.kind,
                 surviving_customer_id=keep, surviving_tracking_id=tracking_of[keep],
                 retired_tracking_id=tracking_of[gone],
-                evidence=_dumps({union.kind: union.value}), decided_by="automatic",
+                evidence=_dumps(union.evidence or {union.kind: union.value}),
+                probability=union.probability, decided_by="automatic",
                 import_run_id=self.run_id,
                 membership_before=_dumps({
                     "surviving": sorted(r.id for r in records_of[keep]),
@@ -502,6 +619,7 @@ class _Apply:
         # 3. New records, their identifiers, and updated records.
         next_record = self._next_id(T_RECORD)
         record_id = {idx: next_record + idx for idx in range(len(new))}
+        self.record_ids = record_id
         record_rows = []
         ident_rows = []
         for idx, rec in enumerate(new):
@@ -664,7 +782,8 @@ class _Apply:
                 "record_a_id": anchor(held.left, held.kind, held.value),
                 "record_b_id": anchor(held.right, held.kind, held.value),
                 "reason": held.reason,
-                "evidence": _dumps({held.kind: held.value}),
+                "probability": held.probability,
+                "evidence": _dumps(held.evidence or {held.kind: held.value}),
                 "status": "pending",
                 "import_run_id": self.run_id,
             })

@@ -191,6 +191,18 @@ class NeverMerge(SQLModel, table=True):
     reason: str = ""
 
 
+class BlockKey(SQLModel, table=True):
+    """Blocking keys of a source record: probabilistic matching compares a
+    new record with the stored records that share one of its keys."""
+
+    __tablename__ = "block_key"
+    __table_args__ = (Index("ix_block_key_key", "key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str
+    record_id: int = Field(foreign_key="source_record.id", index=True)
+
+
 # The tables as SQLAlchemy Core objects, for the bulk and read paths.
 T_META = Meta.__table__
 T_RUN = ImportRun.__table__
@@ -202,3 +214,4 @@ T_MERGE = Merge.__table__
 T_CANDIDATE = MergeCandidate.__table__
 T_RETIRED = RetiredTrackingId.__table__
 T_NEVER = NeverMerge.__table__
+T_BLOCK = BlockKey.__table__

@@ -125,6 +125,7 @@ def _tables():
             schema.MergeCandidate,
             schema.RetiredTrackingId,
             schema.NeverMerge,
+            schema.BlockKey,
         )
     ]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from distil_tui.core.resolve.names import any_compatible
+from distil_tui.core.resolve.names import NameKey, any_compatible
 
 # Strongest first.  A link through a kind is held when both sides are
 # already identified by a stronger kind with no value in common.
@@ -44,16 +44,18 @@ class NodeFacts:
     """What a node (a new record, or an existing customer) holds."""
 
     identifiers: set[tuple[str, str]] = field(default_factory=set)
-    first_names: set[str] = field(default_factory=set)
+    names: set[NameKey] = field(default_factory=set)  # (first, last) name keys
     never_merge: set[Hashable] = field(default_factory=set)  # other nodes
+    size: int = 1  # source records
 
 
 @dataclass
 class _Cluster:
     identifiers: set[tuple[str, str]]
-    first_names: set[str]
+    names: set[NameKey]
     never_merge: set[Hashable]
     members: list[Hashable]
+    size: int
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Union:
     right: Hashable
     kind: str
     value: str
+    probability: float | None = None
+    evidence: dict | None = None  # per-field evidence of a probabilistic link
 
 
 @dataclass(frozen=True)
@@ -74,8 +78,11 @@ class HeldLink:
     kind: str
     value: str
     # "identifier_limit", "both_identified", "conflicting_names", "never_merge",
-    # "ambiguous" (two customers kept apart would both take it), "generic_value"
+    # "ambiguous" (two customers kept apart would both take it), "generic_value",
+    # "probability_band" (a likely match, not likely enough), "cluster_size"
     reason: str
+    probability: float | None = None
+    evidence: dict | None = None
 
 
 class Linker:
@@ -90,15 +97,15 @@ class Linker:
     def add(self, node: Hashable, facts: NodeFacts) -> None:
         self._parent[node] = node
         self._clusters[node] = _Cluster(
-            set(facts.identifiers), set(facts.first_names), set(facts.never_merge), [node]
+            set(facts.identifiers), set(facts.names), set(facts.never_merge), [node], facts.size
         )
 
-    def extend(self, node: Hashable, identifiers: set[tuple[str, str]], first_names: set[str]) -> None:
+    def extend(self, node: Hashable, identifiers: set[tuple[str, str]], names: set[NameKey]) -> None:
         """Add facts to a node already added (an existing customer whose
         record arrives again with more)."""
         cluster = self._clusters[self.find(node)]
         cluster.identifiers |= identifiers
-        cluster.first_names |= first_names
+        cluster.names |= names
 
     def find(self, node: Hashable) -> Hashable:
         parent = self._parent
@@ -170,7 +177,29 @@ class Linker:
             ]
         self.held.extend(held_here)
 
-    def _join(self, ra: Hashable, rb: Hashable, kind: str, value: str) -> None:
+    def link_scored(self, pairs: Sequence, *, auto: float, review: float, max_size: int) -> None:
+        """Apply probabilistic pairs (:class:`ScoredPair`), most likely first:
+        at or above ``auto`` they join unless a protection or the size cap
+        stops them; the rest at or above ``review`` are held for review."""
+        for pair in pairs:
+            ra, rb = self.find(pair.left), self.find(pair.right)
+            if ra == rb or pair.probability < review:
+                continue
+            value = f"{pair.probability:.4f}"
+            reason = "probability_band"
+            if pair.probability >= auto:
+                ca, cb = self._clusters[ra], self._clusters[rb]
+                reason = self._protection(ca, cb, "probabilistic")
+                if reason is None and ca.size + cb.size > max_size:
+                    reason = "cluster_size"
+                if reason is None:
+                    self._join(ra, rb, "probabilistic", value, pair.probability, pair.evidence)
+                    continue
+            self.held.append(HeldLink(pair.left, pair.right, "probabilistic", value, reason,
+                                      pair.probability, pair.evidence))
+
+    def _join(self, ra: Hashable, rb: Hashable, kind: str, value: str,
+              probability: float | None = None, evidence: dict | None = None) -> None:
         """Join two clusters, given by their roots."""
         ca, cb = self._clusters[ra], self._clusters[rb]
         # The cluster whose first member comes first keeps its root: nodes
@@ -178,12 +207,13 @@ class Linker:
         # records, so the oldest customer survives.
         if cb.members[0] < ca.members[0]:
             ra, rb, ca, cb = rb, ra, cb, ca
-        self.unions.append(Union(ca.members[0], cb.members[0], kind, value))
+        self.unions.append(Union(ca.members[0], cb.members[0], kind, value, probability, evidence))
         self._parent[rb] = ra
         ca.identifiers |= cb.identifiers
-        ca.first_names |= cb.first_names
+        ca.names |= cb.names
         ca.never_merge |= cb.never_merge
         ca.members.extend(cb.members)
+        ca.size += cb.size
         del self._clusters[rb]
 
     def _protection(self, ca: _Cluster, cb: _Cluster, kind: str) -> str | None:
@@ -208,14 +238,17 @@ class Linker:
         ):
             return "identifier_limit"
         strength = _STRENGTH.get(kind, 99)
-        # Customer ids are compared within their source, by the limit above.
-        for stronger in KIND_ORDER[1:strength]:
+        # Customer ids are compared within their source, by the limit above;
+        # browsers do not identify a person (one person has many), so only
+        # emails and phones count for a probabilistic link.
+        stronger_kinds = KIND_ORDER[1:3] if kind == "probabilistic" else KIND_ORDER[1:strength]
+        for stronger in stronger_kinds:
             left = {v for k, v in ca.identifiers if k == stronger}
             right = {v for k, v in cb.identifiers if k == stronger}
             if left and right and not left & right:
                 return "both_identified"
         if p.name_conflicts and kind != "customer_id":
-            if not any_compatible(frozenset(ca.first_names), frozenset(cb.first_names)):
+            if not any_compatible(ca.names, cb.names):
                 return "conflicting_names"
         return None
 

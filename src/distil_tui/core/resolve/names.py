@@ -8,6 +8,7 @@ typo ``Siobahn``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 from rapidfuzz.distance import JaroWinkler
@@ -71,17 +72,18 @@ for _canonical, _variants in _NICKNAMES.items():
 TYPO_SIMILARITY = 0.85
 
 
+def nickname_or_initial(a: str, b: str) -> bool:
+    """One name is a known short form of the other, or an initial of it."""
+    if len(a) == 1 or len(b) == 1:
+        return a[0] == b[0]
+    return b in _GROUPS.get(a, ())
+
+
 @lru_cache(maxsize=65536)
 def compatible(a: str, b: str) -> bool:
     """True when two first-name keys (see :func:`first_name_key`) may
     belong to one person."""
-    if a == b:
-        return True
-    if len(a) == 1 or len(b) == 1:  # an initial
-        return a[0] == b[0]
-    if b in _GROUPS.get(a, ()):
-        return True
-    return JaroWinkler.similarity(a, b) >= TYPO_SIMILARITY
+    return a == b or nickname_or_initial(a, b) or JaroWinkler.similarity(a, b) >= TYPO_SIMILARITY
 
 
 def first_name_key(value: str | None) -> str | None:
@@ -90,9 +92,21 @@ def first_name_key(value: str | None) -> str | None:
     return key
 
 
-def any_compatible(left: frozenset[str], right: frozenset[str]) -> bool:
-    """Sets of first-name keys: compatible unless both are known and no pair
-    agrees.  An unknown name never conflicts."""
-    if not left or not right:
+NameKey = tuple[str | None, str | None]  # (first name key, last name key)
+
+
+def any_compatible(left: Iterable[NameKey], right: Iterable[NameKey]) -> bool:
+    """Names of two customers: compatible unless both have first names and
+    no pair agrees, straight or with first and last name swapped.  An
+    unknown name never conflicts."""
+    known_left = [n for n in left if n[0]]
+    known_right = [n for n in right if n[0]]
+    if not known_left or not known_right:
         return True
-    return any(compatible(a, b) for a in left for b in right)
+    for first_a, last_a in known_left:
+        for first_b, last_b in known_right:
+            if compatible(first_a, first_b):
+                return True
+            if last_a and last_b and compatible(first_a, last_b) and compatible(last_a, first_b):
+                return True
+    return False

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from distil_tui.core.models import STANDARD_ATTRIBUTES
-from distil_tui.core.normalize import fold
-from distil_tui.core.resolve.names import first_name_key
+from distil_tui.core.normalize import fold, name_key
+from distil_tui.core.resolve.names import NameKey, first_name_key
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,9 @@ def customer_attributes(records: Iterable[RecordFacts]) -> dict[str, object]:
     return row
 
 
-def first_names(records: Iterable[RecordFacts]) -> set[str]:
-    keys = (first_name_key(r.values.get("first_name")) for r in records)
-    return {k for k in keys if k}
+def name_keys(records: Iterable[RecordFacts]) -> set[NameKey]:
+    """(first, last) name keys of the records that carry a name."""
+    keys = {(first_name_key(r.values.get("first_name")), name_key(r.values.get("last_name")))
+            for r in records}
+    keys.discard((None, None))
+    return keys

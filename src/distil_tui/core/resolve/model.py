@@ -1,0 +1,147 @@
+"""The Fellegi-Sunter model: comparison levels to a match probability.
+
+For each compared field and level, ``m`` is the probability of that level
+among pairs that are the same person and ``u`` among pairs that are not.  A
+pair's match weight is ``log2(prior odds) + sum(log2(m / u))`` over the fields
+present on both sides, and its probability ``1 / (1 + 2**-weight)``.
+
+Estimation needs no labelled data:
+- ``u`` from random pairs of records, which are almost never the same person;
+- ``m`` and the prior by expectation-maximisation over the blocked candidate
+  pairs, with ``u`` held fixed (the approach Splink takes);
+- exact name matches are weighed by how common the name is (term-frequency
+  adjustment): two records sharing "Smith" say less than two sharing
+  "Featherstonehaugh".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from distil_tui.core.resolve.comparison import Comparison, MatchFields, compare
+
+Levels = tuple[int | None, ...]
+
+_FLOOR = 1e-6
+# Comparisons whose exact level is weighed by the frequency of the value.
+TF_FIELDS = {"first_name": 0, "last_name": 1}
+
+
+def _default_m(levels: int) -> list[float]:
+    """A prior guess before EM: matches mostly agree exactly."""
+    weights = [0.85] + [0.15 / (levels - 1)] * (levels - 1)
+    return weights
+
+
+@dataclass
+class FSModel:
+    comparisons: tuple[Comparison, ...]
+    m: list[list[float]]
+    u: list[list[float]]
+    prior: float
+    # Comparison index -> value -> relative frequency among records.
+    tf: dict[int, dict[str, float]] = field(default_factory=dict)
+    trained_on: int = 0  # candidate pairs EM saw
+
+    @classmethod
+    def untrained(cls, comparisons: tuple[Comparison, ...]) -> FSModel:
+        m = [_default_m(len(c.levels)) for c in comparisons]
+        u = [[0.02] + [0.98 / (len(c.levels) - 1)] * (len(c.levels) - 1) for c in comparisons]
+        return cls(comparisons, m, u, prior=0.01)
+
+    def field_weights(self, levels: Levels, values: Sequence[str | None]) -> list[float | None]:
+        """log2(m/u) of each field, ``None`` where a side is missing."""
+        out: list[float | None] = []
+        for i, level in enumerate(levels):
+            if level is None:
+                out.append(None)
+                continue
+            m = self.m[i][level]
+            u = self.u[i][level]
+            if level == 0 and i in self.tf:
+                u = max(self.tf[i].get(values[i] or "", u), _FLOOR)
+            out.append(math.log2(max(m, _FLOOR) / max(u, _FLOOR)))
+        return out
+
+    def weight(self, levels: Levels, values: Sequence[str | None]) -> float:
+        prior = math.log2(self.prior / (1 - self.prior))
+        return prior + sum(w for w in self.field_weights(levels, values) if w is not None)
+
+    @staticmethod
+    def probability(weight: float) -> float:
+        if weight > 60:
+            return 1.0
+        return 1.0 / (1.0 + 2.0 ** -weight)
+
+    # -- persistence ------------------------------------------------------
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "comparisons": [[c.name, list(c.levels)] for c in self.comparisons],
+            "m": self.m, "u": self.u, "prior": self.prior, "trained_on": self.trained_on,
+        })
+
+    @classmethod
+    def from_json(cls, text: str, comparisons: tuple[Comparison, ...]) -> FSModel | None:
+        """The stored model, or ``None`` if it was for other comparisons."""
+        data = json.loads(text)
+        stored = [(name, tuple(levels)) for name, levels in data["comparisons"]]
+        if stored != [(c.name, c.levels) for c in comparisons]:
+            return None
+        return cls(comparisons, data["m"], data["u"], data["prior"], trained_on=data["trained_on"])
+
+
+def estimate_u(population: Sequence[MatchFields], comparisons: tuple[Comparison, ...],
+               samples: int = 50_000, seed: int = 0) -> list[list[float]]:
+    """Level frequencies among random pairs, with add-one smoothing."""
+    counts = [[1.0] * len(c.levels) for c in comparisons]
+    n = len(population)
+    if n >= 2:
+        rng = random.Random(seed)
+        for _ in range(min(samples, n * (n - 1) // 2)):
+            i, j = rng.randrange(n), rng.randrange(n)
+            if i == j:
+                continue
+            for k, level in enumerate(compare(population[i], population[j])):
+                if level is not None:
+                    counts[k][level] += 1
+    return [[c / sum(row) for c in row] for row in counts]
+
+
+def train(pairs: Iterable[Levels], comparisons: tuple[Comparison, ...], u: list[list[float]],
+          start: FSModel | None = None, iterations: int = 30) -> FSModel:
+    """Estimate ``m`` and the prior by EM over candidate pairs, ``u`` fixed."""
+    patterns = Counter(pairs)
+    base = start or FSModel.untrained(comparisons)
+    m = [row[:] for row in base.m]
+    prior = 0.1
+    total = sum(patterns.values())
+    if not total:
+        return FSModel(comparisons, m, u, base.prior)
+    for _ in range(iterations):
+        sums = [[1e-3] * len(c.levels) for c in comparisons]
+        matched = 0.0
+        for levels, count in patterns.items():
+            pm = prior
+            pu = 1.0 - prior
+            for i, level in enumerate(levels):
+                if level is not None:
+                    pm *= m[i][level]
+                    pu *= u[i][level]
+            p = pm / (pm + pu) if pm + pu > 0 else 0.0
+            matched += p * count
+            for i, level in enumerate(levels):
+                if level is not None:
+                    sums[i][level] += p * count
+        new_m = [[s / sum(row) for s in row] for row in sums]
+        new_prior = min(max(matched / total, 1e-6), 1 - 1e-6)
+        delta = max(abs(a - b) for ra, rb in zip(m, new_m, strict=True) for a, b in zip(ra, rb, strict=True))
+        m, prior = new_m, new_prior
+        if delta < 1e-5:
+            break
+    return FSModel(comparisons, m, u, prior, trained_on=total)

@@ -1,0 +1,153 @@
+"""Probabilistic matching of one import's records against each other and the
+store: blocking, comparison, training and scoring.
+
+The store is reached only through the two callbacks the importer passes, so
+this module can be read (and tested) without a database.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+
+from distil_tui.core.resolve.comparison import (
+    MatchFields,
+    blocking_keys,
+    compare,
+    comparisons,
+    field_values,
+    oriented,
+)
+from distil_tui.core.resolve.model import TF_FIELDS, FSModel, Levels, estimate_u, train
+
+# A key filed under more records than this is too common to compare them all
+# (a shared surname code in one postcode): other keys must find the match.
+MAX_BLOCK = 200
+# EM needs enough pairs to tell matches from non-matches.
+MIN_TRAINING_PAIRS = 500
+
+
+@dataclass(frozen=True)
+class ScoredPair:
+    left: Hashable  # linker nodes: ("c", customer id) or ("r", new record index)
+    right: Hashable
+    probability: float
+    weight: float
+    evidence: dict[str, dict]  # field -> {"values": [a, b], "level": name, "weight": w}
+
+
+@dataclass
+class Candidate:
+    """A stored record that shares a blocking key with a new one."""
+
+    record_id: int
+    node: Hashable
+    fields: MatchFields
+
+
+def evidence(model: FSModel, levels: Levels, a: MatchFields, b: MatchFields) -> tuple[float, dict[str, dict]]:
+    values_a, values_b = field_values(oriented(a, b)), field_values(b)
+    weights = model.field_weights(levels, values_a)
+    out: dict[str, dict] = {}
+    for i, (comparison, level) in enumerate(zip(model.comparisons, levels, strict=True)):
+        if level is None:
+            continue
+        out[comparison.name] = {
+            "values": [values_a[i], values_b[i]],
+            "level": comparison.levels[level],
+            "weight": round(weights[i], 3),
+        }
+    return model.weight(levels, values_a), out
+
+
+def match(
+    new: Sequence[tuple[Hashable, MatchFields]],
+    *,
+    extra_fields: tuple[str, ...],
+    stored_candidates: Callable[[list[str]], list[tuple[str, Candidate]]],
+    population: Callable[[], list[MatchFields]],
+    same_cluster: Callable[[Hashable, Hashable], bool],
+    stored_model: FSModel | None,
+    min_probability: float,
+) -> tuple[list[ScoredPair], FSModel]:
+    """Score the new records against each other and the stored records.
+
+    Returns the pairs at or above ``min_probability`` (the best pair per
+    pair of nodes) and the model used, trained on this import's candidate
+    pairs when there are enough of them.
+    """
+    comps = comparisons(extra_fields)
+    keyed: dict[str, list[int]] = defaultdict(list)
+    for i, (_node, fields) in enumerate(new):
+        for key in blocking_keys(fields):
+            keyed[key].append(i)
+    stored_by_key: dict[str, list[Candidate]] = defaultdict(list)
+    for key, cand in stored_candidates(sorted(keyed)):
+        stored_by_key[key].append(cand)
+
+    # Candidate pairs: (new index, new index) and (new index, stored record).
+    pairs: set[tuple[int, int]] = set()
+    stored_pairs: set[tuple[int, int]] = set()
+    stored_by_id: dict[int, Candidate] = {}
+    for key, members in keyed.items():
+        olds = stored_by_key.get(key, [])
+        if len(members) + len(olds) > MAX_BLOCK:
+            continue
+        for x in range(len(members)):
+            for y in range(x + 1, len(members)):
+                pairs.add((members[x], members[y]))
+            for cand in olds:
+                stored_by_id[cand.record_id] = cand
+                stored_pairs.add((members[x], cand.record_id))
+
+    compared: list[tuple[Hashable, Hashable, Levels, MatchFields, MatchFields]] = []
+    for i, j in sorted(pairs):
+        (ni, fi), (nj, fj) = new[i], new[j]
+        if not same_cluster(ni, nj):
+            compared.append((ni, nj, compare(fi, fj), fi, fj))
+    for i, rid in sorted(stored_pairs):
+        ni, fi = new[i]
+        cand = stored_by_id[rid]
+        if not same_cluster(ni, cand.node):
+            compared.append((cand.node, ni, compare(cand.fields, fi), cand.fields, fi))
+
+    sample = population()
+    model = _model(compared, comps, stored_model, sample)
+    model.tf = term_frequencies(sample)
+
+    best: dict[tuple[Hashable, Hashable], ScoredPair] = {}
+    for left, right, levels, fa, fb in compared:
+        weight, ev = evidence(model, levels, fa, fb)
+        probability = model.probability(weight)
+        if probability < min_probability:
+            continue
+        key = (left, right) if left <= right else (right, left)
+        known = best.get(key)
+        if known is None or weight > known.weight:
+            best[key] = ScoredPair(left, right, probability, weight, ev)
+    ordered = sorted(best.values(), key=lambda p: (-p.weight, p.left, p.right))
+    return ordered, model
+
+
+def _model(compared, comps, stored_model: FSModel | None, sample: list[MatchFields]) -> FSModel:
+    """Train on this import's pairs when there are enough; else the stored
+    model; else prior guesses for m with u measured on the records."""
+    if len(compared) >= MIN_TRAINING_PAIRS:
+        return train((c[2] for c in compared), comps, estimate_u(sample, comps), start=stored_model)
+    if stored_model is not None:
+        return stored_model
+    untrained = FSModel.untrained(comps)
+    untrained.u = estimate_u(sample, comps)
+    return untrained
+
+
+def term_frequencies(sample: Sequence[MatchFields]) -> dict[int, dict[str, float]]:
+    """How common each first and last name is among the records."""
+    counts: dict[int, dict[str, int]] = {i: defaultdict(int) for i in TF_FIELDS.values()}
+    for fields in sample:
+        values = field_values(fields)
+        for i in counts:
+            if values[i]:
+                counts[i][values[i]] += 1
+    return {i: {k: n / max(sum(c.values()), 1) for k, n in c.items()} for i, c in counts.items()}
