@@ -126,7 +126,7 @@ def test_merges_and_pending_candidates(tmp_path, write, capsys):
     capsys.readouterr()
     code, pending = run_json(capsys, ["merges", "--pending", "--json", "--db", db])
     assert code == 0 and len(pending) == 1
-    assert pending[0]["reason"] == "identifier_limit"
+    assert pending[0]["reason"] == "both_identified"
     assert {pending[0]["a"]["first_name"], pending[0]["b"]["first_name"]} == {"John", "Jane"}
     code, merges = run_json(capsys, ["merges", "--json", "--db", db])
     assert merges == []

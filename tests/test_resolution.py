@@ -137,7 +137,7 @@ def test_two_accounts_of_one_source_sharing_an_email_are_held_for_review(store, 
     assert not together(store, ("shop", "S1"), ("shop", "S2"))
     assert s.candidates_created == 1
     (c,) = list_candidates(store)
-    assert c.reason == "identifier_limit" and dict(c.evidence) == {"email_address": "smiths@x.org"}
+    assert c.reason == "both_identified" and dict(c.evidence) == {"email_address": "smiths@x.org"}
     assert {c.a.source_key, c.b.source_key} == {"S1", "S2"}
 
 
@@ -160,12 +160,19 @@ def test_nicknames_and_typos_are_not_name_conflicts(store, write):
         assert together(store, ("shop", key), ("crm", key))
 
 
-def test_customers_identified_by_different_emails_are_not_merged_by_a_phone(store, write):
+def test_one_person_with_two_emails_is_joined_by_a_phone(store, write):
     imp(store, write, "a.csv", "id,email,phone,first_name\nS1,ann@x.org,07911123456,Ann\n", "shop", id_column="id")
-    s = imp(store, write, "b.csv", "id,email,phone,first_name\nC1,annie@y.org,07911 123456,Ann\n",
+    imp(store, write, "b.csv", "id,email,phone,first_name\nC1,annie@y.org,07911 123456,Annie\n",
+        "crm", id_column="id")
+    assert together(store, ("shop", "S1"), ("crm", "C1"))
+
+
+def test_a_shared_phone_does_not_join_different_people(store, write):
+    imp(store, write, "a.csv", "id,email,phone,first_name\nS1,ann@x.org,07911123456,Ann\n", "shop", id_column="id")
+    s = imp(store, write, "b.csv", "id,email,phone,first_name\nC1,bo@y.org,07911 123456,Bo\n",
             "crm", id_column="id")
     assert not together(store, ("shop", "S1"), ("crm", "C1"))
-    assert s.candidates_created == 1 and list_candidates(store)[0].reason == "both_identified"
+    assert s.candidates_created == 1 and list_candidates(store)[0].reason == "conflicting_names"
 
 
 def test_family_computer_keeps_two_people_apart(store, write):
@@ -185,7 +192,7 @@ def test_family_computer_keeps_two_people_apart(store, write):
     # Whose were the anonymous page views?  Nobody can tell: they wait for review.
     assert not together(store, ("shop", "S1"), ("web", "pc"))
     assert not together(store, ("shop", "S2"), ("web", "pc"))
-    assert sorted(c.reason for c in list_candidates(store)) == ["ambiguous", "identifier_limit"]
+    assert sorted(c.reason for c in list_candidates(store)) == ["ambiguous", "both_identified"]
     assert s.candidates_created == 2
 
 
@@ -225,7 +232,7 @@ def test_a_record_two_separate_customers_would_both_take_is_held(store, write):
     grouping = record_grouping(store)
     assert grouping[("news", "2")] not in {grouping[("shop", "S1")], grouping[("shop", "S2")]}
     assert s.candidates_created == 1
-    assert [c.reason for c in list_candidates(store)] == ["identifier_limit", "ambiguous"]
+    assert [c.reason for c in list_candidates(store)] == ["both_identified", "ambiguous"]
 
 
 def test_linker_outcome_does_not_depend_on_link_order():

@@ -422,6 +422,7 @@ class _Apply:
             population=population,
             same_cluster=lambda a, b: linker.find(a) == linker.find(b),
             stored_model=stored_model,
+            stored_records=self._stored_record_count(),
             min_probability=settings.review_probability,
         )
         if model.trained_on and model is not stored_model:
@@ -429,6 +430,11 @@ class _Apply:
         linker.link_scored(pairs, auto=settings.auto_merge_probability,
                            review=settings.review_probability, max_size=settings.max_auto_cluster_size)
         return fields
+
+    def _stored_record_count(self) -> int:
+        return self.conn.execute(
+            select(func.count()).select_from(T_RECORD).where(T_RECORD.c.kind != "visitor")
+        ).scalar_one()
 
     def _random_stored_fields(self, extra: tuple[str, ...], limit: int) -> list[MatchFields]:
         """Match fields of up to ``limit`` stored records picked at random (a

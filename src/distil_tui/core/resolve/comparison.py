@@ -109,13 +109,6 @@ def _address_level(a: str, b: str) -> int:
     return 3
 
 
-def _email_level(a: str, b: str) -> int:
-    if a == b:
-        return 0
-    local_a, local_b = a.split("@", 1)[0], b.split("@", 1)[0]
-    return 1 if JaroWinkler.similarity(local_a, local_b) >= 0.92 else 2
-
-
 def _exact_level(a: str, b: str) -> int:
     return 0 if a == b else 1
 
@@ -139,12 +132,15 @@ BASE_COMPARISONS: tuple[Comparison, ...] = (
     Comparison("postcode", ("exact", "one typo", "else")),
     Comparison("town", ("exact", "close", "else")),
     Comparison("address", ("exact", "close", "similar", "else")),
-    Comparison("email_address", ("exact", "similar local part", "else")),
+    # No "similar" level: local parts are made of names, so namesakes'
+    # addresses look alike (olivia.thomas@, olivia.thomas66@).
+    Comparison("email_address", ("exact", "else")),
     Comparison("mobile_phone_no", ("exact", "else")),
 )
+DOB_INDEX = 2
 _BASE_FUNCTIONS = (
     _name_level, _name_level, _dob_level, _postcode_level, _town_level, _address_level,
-    _email_level, _exact_level,
+    _exact_level, _exact_level,
 )
 EXTRA_LEVELS = ("exact", "one typo", "two typos", "else")
 

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 
 from distil_tui.core.resolve.names import NameKey, any_compatible
 
-# Strongest first.  A link through a kind is held when both sides are
-# already identified by a stronger kind with no value in common.
+# Strongest first: the order in which identifier groups are linked.
 KIND_ORDER: tuple[str, ...] = ("customer_id", "email_address", "mobile_phone_no", "anonymous_user_id")
 _STRENGTH = {kind: i for i, kind in enumerate(KIND_ORDER)}
 MAX_TRIES_PER_NODE = 8
@@ -77,7 +76,8 @@ class HeldLink:
     right: Hashable
     kind: str
     value: str
-    # "identifier_limit", "both_identified", "conflicting_names", "never_merge",
+    # "both_identified" (two accounts of one source), "identifier_limit" (too
+    # many emails or phones), "conflicting_names", "never_merge",
     # "ambiguous" (two customers kept apart would both take it), "generic_value",
     # "probability_band" (a likely match, not likely enough), "cluster_size"
     reason: str
@@ -189,7 +189,8 @@ class Linker:
             reason = "probability_band"
             if pair.probability >= auto:
                 ca, cb = self._clusters[ra], self._clusters[rb]
-                reason = self._protection(ca, cb, "probabilistic")
+                reason = self._protection(ca, cb, "probabilistic",
+                                          names_checked=pair.personal_agreement)
                 if reason is None and ca.size + cb.size > max_size:
                     reason = "cluster_size"
                 if reason is None:
@@ -216,7 +217,7 @@ class Linker:
         ca.size += cb.size
         del self._clusters[rb]
 
-    def _protection(self, ca: _Cluster, cb: _Cluster, kind: str) -> str | None:
+    def _protection(self, ca: _Cluster, cb: _Cluster, kind: str, names_checked: bool = False) -> str | None:
         p = self.protections
         if ca.never_merge & set(cb.members) or cb.never_merge & set(ca.members):
             return "never_merge"
@@ -231,23 +232,12 @@ class Linker:
                 emails += 1
             elif k == "mobile_phone_no":
                 phones += 1
-        if (
-            any(n > p.max_customer_ids_per_source for n in per_source.values())
-            or emails > p.max_emails
-            or phones > p.max_phones
-        ):
+        if any(n > p.max_customer_ids_per_source for n in per_source.values()):
+            # Each side is already a different account in one system.
+            return "both_identified"
+        if emails > p.max_emails or phones > p.max_phones:
             return "identifier_limit"
-        strength = _STRENGTH.get(kind, 99)
-        # Customer ids are compared within their source, by the limit above;
-        # browsers do not identify a person (one person has many), so only
-        # emails and phones count for a probabilistic link.
-        stronger_kinds = KIND_ORDER[1:3] if kind == "probabilistic" else KIND_ORDER[1:strength]
-        for stronger in stronger_kinds:
-            left = {v for k, v in ca.identifiers if k == stronger}
-            right = {v for k, v in cb.identifiers if k == stronger}
-            if left and right and not left & right:
-                return "both_identified"
-        if p.name_conflicts and kind != "customer_id":
+        if p.name_conflicts and kind != "customer_id" and not names_checked:
             if not any_compatible(ca.names, cb.names):
                 return "conflicting_names"
         return None

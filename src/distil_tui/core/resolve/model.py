@@ -28,6 +28,7 @@ from distil_tui.core.resolve.comparison import Comparison, MatchFields, compare
 Levels = tuple[int | None, ...]
 
 _FLOOR = 1e-6
+MIN_OBSERVED = 100  # pairs in which a field must be present for EM to learn its m
 # Comparisons whose exact level is weighed by the frequency of the value.
 TF_FIELDS = {"first_name": 0, "last_name": 1}
 
@@ -123,6 +124,14 @@ def train(pairs: Iterable[Levels], comparisons: tuple[Comparison, ...], u: list[
     total = sum(patterns.values())
     if not total:
         return FSModel(comparisons, m, u, base.prior)
+    # A field these pairs rarely carry (no date of birth in tracking events)
+    # keeps what earlier training learnt of it.
+    observed = [0] * len(comparisons)
+    for levels, count in patterns.items():
+        for i, level in enumerate(levels):
+            if level is not None:
+                observed[i] += count
+    learn = [n >= MIN_OBSERVED for n in observed]
     for _ in range(iterations):
         sums = [[1e-3] * len(c.levels) for c in comparisons]
         matched = 0.0
@@ -138,7 +147,7 @@ def train(pairs: Iterable[Levels], comparisons: tuple[Comparison, ...], u: list[
             for i, level in enumerate(levels):
                 if level is not None:
                     sums[i][level] += p * count
-        new_m = [[s / sum(row) for s in row] for row in sums]
+        new_m = [[s / sum(row) for s in row] if learn[i] else m[i] for i, row in enumerate(sums)]
         new_prior = min(max(matched / total, 1e-6), 1 - 1e-6)
         delta = max(abs(a - b) for ra, rb in zip(m, new_m, strict=True) for a, b in zip(ra, rb, strict=True))
         m, prior = new_m, new_prior

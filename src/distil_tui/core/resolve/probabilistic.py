@@ -12,6 +12,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 from distil_tui.core.resolve.comparison import (
+    BASE_COMPARISONS,
+    DOB_INDEX,
     MatchFields,
     blocking_keys,
     compare,
@@ -35,6 +37,10 @@ class ScoredPair:
     probability: float
     weight: float
     evidence: dict[str, dict]  # field -> {"values": [a, b], "level": name, "weight": w}
+    # The pair agrees on something a household does not share (date of
+    # birth, a personal id): a different first name is then a typo or a
+    # mix-up, not a different person at the same address.
+    personal_agreement: bool = False
 
 
 @dataclass
@@ -69,6 +75,7 @@ def match(
     population: Callable[[], list[MatchFields]],
     same_cluster: Callable[[Hashable, Hashable], bool],
     stored_model: FSModel | None,
+    stored_records: int,
     min_probability: float,
 ) -> tuple[list[ScoredPair], FSModel]:
     """Score the new records against each other and the stored records.
@@ -78,6 +85,7 @@ def match(
     pairs when there are enough of them.
     """
     comps = comparisons(extra_fields)
+    personal_fields = (DOB_INDEX, *range(len(BASE_COMPARISONS), len(comps)))
     keyed: dict[str, list[int]] = defaultdict(list)
     for i, (_node, fields) in enumerate(new):
         for key in blocking_keys(fields):
@@ -114,6 +122,13 @@ def match(
 
     sample = population()
     model = _model(compared, comps, stored_model, sample)
+    if model is not stored_model and model.trained_on:
+        # EM's prior is the share of matches among *blocked* pairs; a pair's
+        # own fields already carry the evidence that blocked it, so the
+        # prior that goes with them is the share among all pairs.
+        n = len(new)
+        all_pairs = n * (n - 1) // 2 + n * stored_records
+        model.prior = min(max(model.prior * len(compared) / max(all_pairs, 1), 1e-9), 0.5)
     model.tf = term_frequencies(sample)
 
     best: dict[tuple[Hashable, Hashable], ScoredPair] = {}
@@ -125,7 +140,9 @@ def match(
         key = (left, right) if left <= right else (right, left)
         known = best.get(key)
         if known is None or weight > known.weight:
-            best[key] = ScoredPair(left, right, probability, weight, ev)
+            # Date of birth and the extra (id-like) fields, exact or one typo.
+            personal = any(levels[i] is not None and levels[i] <= 1 for i in personal_fields)
+            best[key] = ScoredPair(left, right, probability, weight, ev, personal)
     ordered = sorted(best.values(), key=lambda p: (-p.weight, p.left, p.right))
     return ordered, model
 
