@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from distil_tui import __version__, settings
-from distil_tui.core.models import CustomerProfile, ImportProgress, ImportSummary
+from distil_tui.core.models import CustomerProfile, ImportProgress, ImportSummary, evidence_json, explain
 from distil_tui.core.store import Store, StoreError
 
 EXIT_OK, EXIT_EMPTY, EXIT_ERROR = 0, 1, 2
@@ -88,6 +88,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pending", action="store_true", help="merge candidates waiting for review")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_merges)
+
+    p = sub.add_parser("approve", parents=[common], help="merge the two customers of a merge candidate")
+    p.add_argument("candidate_id", type=int)
+    p.set_defaults(handler=_cmd_approve)
+
+    p = sub.add_parser("reject", parents=[common], help="mark a merge candidate as two different people")
+    p.add_argument("candidate_id", type=int)
+    p.set_defaults(handler=_cmd_reject)
+
+    p = sub.add_parser("undo", parents=[common], help="undo a merge: separate its two customers again")
+    p.add_argument("merge_id", type=int)
+    p.set_defaults(handler=_cmd_undo)
 
     p = sub.add_parser("demo", parents=[common], help="generate the demo data set and import it")
     p.add_argument("--customers", type=int, default=2000, help="people in the data set (default 2000)")
@@ -178,18 +190,58 @@ def _cmd_merges(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([c.to_json() for c in candidates], ensure_ascii=False))
         for c in candidates if not args.json else ():
-            evidence = ", ".join(f"{k} {v}" for k, v in c.evidence)
+            why = explain(c.reason, c.probability, c.evidence)
             print(f"#{c.candidate_id}\t{c.reason}\t{_safe(_side(c.a))}  <->  {_safe(_side(c.b))}"
-                  f"\t{_safe(evidence)}")
+                  f"\t{_safe(why)}")
         return EXIT_OK
     merges = list_merges(store)
     if args.json:
-        print(json.dumps([m.__dict__ | {"evidence": dict(m.evidence)} for m in merges], ensure_ascii=False))
+        print(json.dumps([m.__dict__ | {"evidence": evidence_json(m.evidence)} for m in merges],
+                         ensure_ascii=False))
     else:
         for m in merges:
             undone = " (undone)" if m.undone else ""
             print(f"#{m.merge_id}\t{m.created_at}\t{m.action}\t{m.retired_tracking_id} -> "
                   f"{m.surviving_tracking_id}\t{m.decided_by}\t{_safe(m.why)}{undone}")
+    return EXIT_OK
+
+
+def _cmd_approve(args: argparse.Namespace) -> int:
+    from distil_tui.core.merges import MergeError, approve
+
+    try:
+        merge_id = approve(_store(args), args.candidate_id)
+    except MergeError as exc:
+        print(f"distil-tui: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if merge_id is None:
+        print(f"candidate #{args.candidate_id} approved; its records were already one customer")
+    else:
+        print(f"candidate #{args.candidate_id} approved: merge #{merge_id}")
+    return EXIT_OK
+
+
+def _cmd_reject(args: argparse.Namespace) -> int:
+    from distil_tui.core.merges import MergeError, reject
+
+    try:
+        reject(_store(args), args.candidate_id)
+    except MergeError as exc:
+        print(f"distil-tui: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"candidate #{args.candidate_id} rejected: these records will not be merged automatically")
+    return EXIT_OK
+
+
+def _cmd_undo(args: argparse.Namespace) -> int:
+    from distil_tui.core.merges import MergeError, undo
+
+    try:
+        undo_id = undo(_store(args), args.merge_id)
+    except MergeError as exc:
+        print(f"distil-tui: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"merge #{args.merge_id} undone (recorded as #{undo_id})")
     return EXIT_OK
 
 

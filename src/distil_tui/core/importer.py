@@ -31,6 +31,7 @@ from distil_tui.core.ingest.readers import (
     read_jsonl,
     read_text,
 )
+from distil_tui.core.merges import merge_customers
 from distil_tui.core.models import ImportProgress, ImportSummary, Rejection
 from distil_tui.core.resolve import probabilistic
 from distil_tui.core.resolve.comparison import MatchFields, blocking_keys, comparisons, match_fields
@@ -48,7 +49,6 @@ from distil_tui.core.schema import (
     T_MERGE,
     T_NEVER,
     T_RECORD,
-    T_RETIRED,
     T_RUN,
 )
 from distil_tui.core.store import Store
@@ -577,26 +577,17 @@ class _Apply:
             keep, gone = current(union.left[1]), current(union.right[1])
             if keep == gone:
                 continue
-            merge_id = next_merge
-            next_merge += 1
-            conn.execute(T_MERGE.insert().values(
-                id=merge_id, created_at=self.now, action="merge", rule=union.kind,
-                surviving_customer_id=keep, surviving_tracking_id=tracking_of[keep],
-                retired_tracking_id=tracking_of[gone],
-                evidence=_dumps(union.evidence or {union.kind: union.value}),
-                probability=union.probability, decided_by="automatic",
-                import_run_id=self.run_id,
-                membership_before=_dumps({
+            merge_customers(
+                conn, merge_id=next_merge, now=self.now, keep=keep, gone=gone,
+                keep_tracking_id=tracking_of[keep], gone_tracking_id=tracking_of[gone],
+                rule=union.kind, evidence=union.evidence or {union.kind: union.value},
+                probability=union.probability, decided_by="automatic", import_run_id=self.run_id,
+                membership_before={
                     "surviving": sorted(r.id for r in records_of[keep]),
                     "retired": sorted(r.id for r in records_of[gone]),
-                }),
-            ))
-            conn.execute(T_RECORD.update().where(T_RECORD.c.customer_id == gone).values(customer_id=keep))
-            conn.execute(T_RETIRED.update().where(T_RETIRED.c.customer_id == gone).values(customer_id=keep))
-            conn.execute(T_RETIRED.insert().values(
-                tracking_id=tracking_of[gone], customer_id=keep, merge_id=merge_id, retired_at=self.now,
-            ))
-            conn.execute(T_CUSTOMER.delete().where(T_CUSTOMER.c.id == gone))
+                },
+            )
+            next_merge += 1
             records_of[keep].extend(records_of.pop(gone))
             survivor_of[gone] = keep
             merges_made += 1

@@ -1,16 +1,235 @@
-"""Merge history and merge candidates, as read models."""
+"""Merges: the one primitive that joins two customers, the reviewer's
+approve and reject, undo, and the read models of history and candidates.
+
+Every change of membership goes through :func:`merge_customers` or
+:func:`undo`, so that each is recorded with its evidence and the membership
+before it, and retired Tracking IDs keep resolving.
+"""
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 
-from distil_tui.core.models import MergeView
+from distil_tui.core.models import MergeView, evidence_items, evidence_json
 from distil_tui.core.profiles import merge_view
-from distil_tui.core.schema import T_CANDIDATE, T_CUSTOMER, T_MERGE, T_RECORD
+from distil_tui.core.resolve.survivorship import RecordFacts, customer_attributes
+from distil_tui.core.schema import (
+    T_CANDIDATE,
+    T_CUSTOMER,
+    T_IDENT,
+    T_MERGE,
+    T_NEVER,
+    T_RECORD,
+    T_RETIRED,
+)
 from distil_tui.core.store import Store
+
+
+class MergeError(Exception):
+    """A review or undo that cannot be done; the message says why."""
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+# -- the primitive -------------------------------------------------------
+
+
+def merge_customers(
+    conn: Connection, *, now: str, keep: int, gone: int, keep_tracking_id: str, gone_tracking_id: str,
+    rule: str, evidence: dict, probability: float | None, decided_by: str,
+    import_run_id: int | None, membership_before: dict, merge_id: int | None = None,
+) -> int:
+    """Move every record of customer ``gone`` to ``keep``, retire ``gone``'s
+    Tracking ID (and repoint the IDs it had retired), record the merge.
+    Attributes are the caller's to refresh.  Returns the merge id."""
+    values = dict(
+        created_at=now, action="merge", rule=rule, surviving_customer_id=keep,
+        surviving_tracking_id=keep_tracking_id, retired_tracking_id=gone_tracking_id,
+        evidence=_dumps(evidence), probability=probability, decided_by=decided_by,
+        import_run_id=import_run_id, membership_before=_dumps(membership_before),
+    )
+    if merge_id is not None:
+        values["id"] = merge_id
+    merge_id = conn.execute(T_MERGE.insert().values(**values)).inserted_primary_key[0]
+    conn.execute(T_RECORD.update().where(T_RECORD.c.customer_id == gone).values(customer_id=keep))
+    conn.execute(T_RETIRED.update().where(T_RETIRED.c.customer_id == gone).values(customer_id=keep))
+    conn.execute(T_RETIRED.insert().values(
+        tracking_id=gone_tracking_id, customer_id=keep, merge_id=merge_id, retired_at=now,
+    ))
+    conn.execute(T_CUSTOMER.delete().where(T_CUSTOMER.c.id == gone))
+    return merge_id
+
+
+def refresh_customers(conn: Connection, customer_ids: Iterable[int]) -> None:
+    """Recompute the attributes of these customers from their records."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return
+    records: dict[int, list[RecordFacts]] = defaultdict(list)
+    rows = conn.execute(
+        select(T_RECORD.c.id, T_RECORD.c.customer_id, T_RECORD.c.kind, T_RECORD.c.first_seen,
+               T_RECORD.c.last_seen, T_RECORD.c.attributes).where(T_RECORD.c.customer_id.in_(ids))
+    )
+    for rid, cid, kind, first, last, values in rows:
+        records[cid].append(RecordFacts(rid, kind, first, last, json.loads(values)))
+    updates = []
+    for cid in ids:
+        row = customer_attributes(records[cid])
+        row["custom"] = _dumps(row["custom"])
+        updates.append({"cid": cid, **row})
+    columns = [k for k in updates[0] if k != "cid"]
+    conn.execute(
+        T_CUSTOMER.update().where(T_CUSTOMER.c.id == bindparam("cid")).values(
+            {k: bindparam(k) for k in columns}),
+        updates,
+    )
+
+
+def _members(conn: Connection, customer_id: int) -> list[int]:
+    return sorted(r[0] for r in conn.execute(
+        select(T_RECORD.c.id).where(T_RECORD.c.customer_id == customer_id)))
+
+
+def _tracking_id(conn: Connection, customer_id: int) -> str:
+    return conn.execute(select(T_CUSTOMER.c.tracking_id).where(T_CUSTOMER.c.id == customer_id)).scalar_one()
+
+
+# -- review --------------------------------------------------------------
+
+
+def _pending(conn: Connection, candidate_id: int):
+    cand = conn.execute(select(T_CANDIDATE).where(T_CANDIDATE.c.id == candidate_id)).mappings().first()
+    if cand is None:
+        raise MergeError(f"no merge candidate #{candidate_id}")
+    if cand["status"] != "pending":
+        raise MergeError(f"merge candidate #{candidate_id} is already {cand['status']}")
+    owner = dict(conn.execute(
+        select(T_RECORD.c.id, T_RECORD.c.customer_id)
+        .where(T_RECORD.c.id.in_([cand["record_a_id"], cand["record_b_id"]]))
+    ).all())
+    return cand, owner[cand["record_a_id"]], owner[cand["record_b_id"]]
+
+
+def approve(store: Store, candidate_id: int) -> int | None:
+    """Merge the two customers of a pending candidate, as the reviewer's
+    decision (protections do not apply: a person decided).  Returns the
+    merge id, or ``None`` if the two are already one customer."""
+    with store.write() as conn:
+        cand, a, b = _pending(conn, candidate_id)
+        now = store.now()
+        conn.execute(T_CANDIDATE.update().where(T_CANDIDATE.c.id == candidate_id)
+                     .values(status="approved", decided_at=now))
+        if a == b:
+            return None
+        keep, gone = min(a, b), max(a, b)
+        merge_id = merge_customers(
+            conn, now=now, keep=keep, gone=gone, keep_tracking_id=_tracking_id(conn, keep),
+            gone_tracking_id=_tracking_id(conn, gone), rule=f"reviewer ({cand['reason']})",
+            evidence=json.loads(cand["evidence"]), probability=cand["probability"],
+            decided_by="reviewer", import_run_id=None,
+            membership_before={"surviving": _members(conn, keep), "retired": _members(conn, gone)},
+        )
+        refresh_customers(conn, [keep])
+        return merge_id
+
+
+def reject(store: Store, candidate_id: int) -> None:
+    """Record the reviewer's "not the same person": a never-merge constraint
+    between the candidate's records, which later imports respect."""
+    with store.write() as conn:
+        cand, _a, _b = _pending(conn, candidate_id)
+        now = store.now()
+        conn.execute(T_CANDIDATE.update().where(T_CANDIDATE.c.id == candidate_id)
+                     .values(status="rejected", decided_at=now))
+        _never_merge(conn, cand["record_a_id"], cand["record_b_id"], now, f"rejected candidate #{candidate_id}")
+
+
+def _never_merge(conn: Connection, a: int, b: int, now: str, reason: str) -> None:
+    a, b = min(a, b), max(a, b)
+    exists = conn.execute(select(T_NEVER.c.id).where(T_NEVER.c.record_a_id == a, T_NEVER.c.record_b_id == b)).first()
+    if not exists:
+        conn.execute(T_NEVER.insert().values(record_a_id=a, record_b_id=b, created_at=now, reason=reason))
+
+
+# -- undo ----------------------------------------------------------------
+
+
+def undo(store: Store, merge_id: int) -> int:
+    """Separate the two sides of a merge: the retired Tracking ID comes back
+    with its records (their identifiers and events follow them), the IDs it
+    had retired resolve to it again, a never-merge constraint keeps the two
+    apart, and the undo is recorded.  Returns the id of the undo record."""
+    with store.write() as conn:
+        m = conn.execute(select(T_MERGE).where(T_MERGE.c.id == merge_id)).mappings().first()
+        if m is None:
+            raise MergeError(f"no merge #{merge_id}")
+        if m["action"] != "merge":
+            raise MergeError(f"#{merge_id} is an undo; it cannot be undone")
+        if m["undone_by_id"] is not None:
+            raise MergeError(f"merge #{merge_id} was already undone by #{m['undone_by_id']}")
+        before = json.loads(m["membership_before"])
+        retired_side = set(before["retired"])
+        surviving_side = set(before["surviving"])
+        survivor = conn.execute(
+            select(T_RETIRED.c.customer_id).where(T_RETIRED.c.tracking_id == m["retired_tracking_id"])
+        ).scalar_one()
+        now = store.now()
+        current = _members(conn, survivor)
+        if not retired_side & set(current):
+            raise MergeError(f"the records of merge #{merge_id} have moved on; undo the later merges first")
+
+        # The retired customer comes back under its own Tracking ID.
+        restored_tid = m["retired_tracking_id"]
+        conn.execute(T_RETIRED.delete().where(T_RETIRED.c.tracking_id == restored_tid))
+        restored = conn.execute(T_CUSTOMER.insert().values(tracking_id=restored_tid)).inserted_primary_key[0]
+        moving = sorted(retired_side & set(current))
+        # Records that arrived after the merge go with the side they share
+        # more identifiers with; ties stay with the survivor.
+        later = sorted(set(current) - retired_side - surviving_side)
+        moving += [rid for rid in later if _leans_to(conn, rid, retired_side, surviving_side)]
+        for chunk in range(0, len(moving), 500):
+            conn.execute(T_RECORD.update().where(T_RECORD.c.id.in_(moving[chunk:chunk + 500]))
+                         .values(customer_id=restored))
+        # IDs that the restored customer had retired before resolve to it again.
+        tids = {restored_tid}
+        while True:
+            rows = conn.execute(
+                select(T_RETIRED.c.tracking_id).join(T_MERGE, T_MERGE.c.id == T_RETIRED.c.merge_id)
+                .where(T_RETIRED.c.customer_id == survivor, T_MERGE.c.surviving_tracking_id.in_(tids),
+                       T_RETIRED.c.tracking_id.not_in(tids))
+            ).all()
+            if not rows:
+                break
+            found = {r[0] for r in rows}
+            conn.execute(T_RETIRED.update().where(T_RETIRED.c.tracking_id.in_(found)).values(customer_id=restored))
+            tids |= found
+        _never_merge(conn, min(surviving_side), min(retired_side), now, f"undo of merge #{merge_id}")
+        undo_id = conn.execute(T_MERGE.insert().values(
+            created_at=now, action="undo", rule=m["rule"], surviving_customer_id=survivor,
+            surviving_tracking_id=_tracking_id(conn, survivor), retired_tracking_id=restored_tid,
+            evidence=m["evidence"], probability=m["probability"], decided_by="reviewer",
+            membership_before=_dumps({"surviving": current, "retired": []}),
+        )).inserted_primary_key[0]
+        conn.execute(T_MERGE.update().where(T_MERGE.c.id == merge_id).values(undone_by_id=undo_id))
+        refresh_customers(conn, [survivor, restored])
+        return undo_id
+
+
+def _leans_to(conn: Connection, record_id: int, retired: set[int], surviving: set[int]) -> bool:
+    """Does this record share more identifiers with the retired side?"""
+    own = select(T_IDENT.c.value).where(T_IDENT.c.record_id == record_id)
+    holders = {r[0] for r in conn.execute(
+        select(T_IDENT.c.record_id).where(T_IDENT.c.value.in_(own), T_IDENT.c.record_id != record_id)
+    )}
+    return len(holders & retired) > len(holders & surviving)
+
 
 
 @dataclass(frozen=True)
@@ -42,7 +261,7 @@ class CandidateView:
             "status": self.status,
             "reason": self.reason,
             "probability": self.probability,
-            "evidence": dict(self.evidence),
+            "evidence": evidence_json(self.evidence),
             "a": self.a.__dict__,
             "b": self.b.__dict__,
             "import_run_id": self.import_run_id,
@@ -69,7 +288,9 @@ def list_candidates(store: Store, *, pending_only: bool = True, limit: int | Non
         .join(rb, rb.c.id == T_CANDIDATE.c.record_b_id)
         .join(ca, ca.c.id == ra.c.customer_id)
         .join(cb, cb.c.id == rb.c.customer_id)
-        .order_by(T_CANDIDATE.c.id)
+        # Most likely first: a reviewer's first decisions are then the quick
+        # approvals, and the doubtful ones wait at the end of the queue.
+        .order_by(T_CANDIDATE.c.probability.is_(None), T_CANDIDATE.c.probability.desc(), T_CANDIDATE.c.id)
     )
     if pending_only:
         # A pending pair whose records have since come together needs no review.
@@ -89,7 +310,7 @@ def list_candidates(store: Store, *, pending_only: bool = True, limit: int | Non
                 status=cand["status"],
                 reason=cand["reason"],
                 probability=cand["probability"],
-                evidence=tuple((k, str(v)) for k, v in json.loads(cand["evidence"]).items()),
+                evidence=evidence_items(cand["evidence"]),
                 a=side_a,
                 b=side_b,
                 import_run_id=cand["import_run_id"],

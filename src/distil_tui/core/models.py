@@ -7,6 +7,7 @@ from the data; it is the displayer's job to show them as text.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 
 STANDARD_ATTRIBUTES: tuple[str, ...] = (
@@ -29,6 +30,27 @@ IDENTIFIER_KINDS: tuple[str, ...] = (
     "customer_id",
     "anonymous_user_id",
 )
+
+
+def evidence_items(text: str) -> tuple[tuple[str, str], ...]:
+    """Stored evidence (JSON) as (field, value) pairs of text; a field's
+    probabilistic detail stays a JSON object in text."""
+    return tuple(
+        (k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, sort_keys=True))
+        for k, v in json.loads(text).items()
+    )
+
+
+def evidence_json(items: tuple[tuple[str, str], ...]) -> dict:
+    """The inverse of :func:`evidence_items`, for JSON output."""
+    out: dict[str, object] = {}
+    for k, v in items:
+        try:
+            decoded = json.loads(v)
+        except ValueError:
+            decoded = v
+        out[k] = decoded if isinstance(decoded, dict) else v
+    return out
 
 
 @dataclass(frozen=True)
@@ -95,10 +117,19 @@ class MergeView:
 
     @property
     def why(self) -> str:
-        if self.rule == "probabilistic" and self.probability is not None:
-            return f"probability {self.probability:.3f}"
-        shared = ", ".join(f"{k} {v}" for k, v in self.evidence)
-        return f"shared {shared}" if shared else self.rule
+        return explain(self.rule, self.probability, self.evidence)
+
+
+def explain(rule: str, probability: float | None, evidence: tuple[tuple[str, str], ...]) -> str:
+    """One line saying why two customers were (or may be) one: the shared
+    identifier, or the probability and each field's weight."""
+    detail = evidence_json(evidence)
+    fields = [f"{k} {v['level']} {v['weight']:+.1f}" for k, v in detail.items() if isinstance(v, dict)]
+    if fields:
+        chance = f"probability {probability:.3f}: " if probability is not None else ""
+        return chance + ", ".join(fields)
+    shared = ", ".join(f"{k} {v}" for k, v in evidence)
+    return f"shared {shared}" if shared else rule
 
 
 @dataclass(frozen=True)
@@ -133,8 +164,8 @@ class CustomerProfile:
             record["values"] = dict(record["values"])
         for ev in data["recent_events"]:
             ev["properties"] = dict(ev["properties"])
-        for merge in data["merges"]:
-            merge["evidence"] = dict(merge["evidence"])
+        for merge, view in zip(data["merges"], self.merges, strict=True):
+            merge["evidence"] = evidence_json(view.evidence)
         return data
 
 

@@ -14,6 +14,7 @@ from distil_tui.core.models import (
     IdentifierView,
     MergeView,
     SourceRecordView,
+    evidence_items,
 )
 from distil_tui.core.schema import T_CUSTOMER, T_EVENT, T_IDENT, T_MERGE, T_RECORD, T_RETIRED
 from distil_tui.core.store import Store
@@ -156,7 +157,7 @@ def merge_view(m) -> MergeView:
         probability=m["probability"],
         decided_by=m["decided_by"],
         import_run_id=m["import_run_id"],
-        evidence=tuple((k, _text(v)) for k, v in json.loads(m["evidence"]).items()),
+        evidence=evidence_items(m["evidence"]),
         undone=m["undone_by_id"] is not None,
     )
 

@@ -34,14 +34,14 @@ class MatchFields:
 
 
 def match_fields(values: dict[str, str], extra_fields: tuple[str, ...] = (), region: str = "GB") -> MatchFields:
-    dob = norm.date_value(values.get("date_of_birth")) if values.get("date_of_birth") else None
+    dob = _dob_digits(values.get("date_of_birth"))
     postcode = values.get("postcode")
     address = " ".join(v for v in (values.get("address_line_1"), values.get("address_line_2")) if v)
     phone = values.get("mobile_phone_no")
     return MatchFields(
         first=first_name_key(values.get("first_name")),
         last=norm.name_key(values.get("last_name")),
-        dob=dob.replace("-", "") if dob else None,
+        dob=dob,
         postcode=postcode.replace(" ", "").upper() if postcode else None,
         town=norm.fold(values.get("town")),
         address=norm.fold(address) or None,
@@ -51,13 +51,33 @@ def match_fields(values: dict[str, str], extra_fields: tuple[str, ...] = (), reg
     )
 
 
+def _dob_digits(value: str | None) -> str | None:
+    """YYYYMMDD of a date of birth; a mistyped date that is no real date
+    (31 June) still compares by its digits."""
+    if not value:
+        return None
+    parsed = norm.date_value(value)
+    if parsed:
+        return parsed.replace("-", "")
+    digits = "".join(ch for ch in value if ch.isdigit())
+    return digits if len(digits) == 8 else None
+
+
 @dataclass(frozen=True)
 class Comparison:
     """One compared field and the names of its levels, best first.  The
-    last level is always "else": both present, no level above applies."""
+    last level is always "else": both present, no level above applies.
+    ``typical_u`` is how often each level but "else" occurs between two
+    different people in a typical customer base: the model's starting point
+    until the data says otherwise."""
 
     name: str
     levels: tuple[str, ...]
+    typical_u: tuple[float, ...] = ()
+
+    def u_guess(self) -> list[float]:
+        known = list(self.typical_u)
+        return [*known, 1.0 - sum(known)]
 
 
 def _name_level(a: str, b: str) -> int:
@@ -126,16 +146,17 @@ def _code_level(a: str, b: str) -> int:
 
 NAME_LEVELS = ("exact", "close", "similar", "else")
 BASE_COMPARISONS: tuple[Comparison, ...] = (
-    Comparison("first_name", NAME_LEVELS),
-    Comparison("last_name", NAME_LEVELS),
-    Comparison("date_of_birth", ("exact", "one typo or day/month swapped", "same year or two typos", "else")),
-    Comparison("postcode", ("exact", "one typo", "else")),
-    Comparison("town", ("exact", "close", "else")),
-    Comparison("address", ("exact", "close", "similar", "else")),
+    Comparison("first_name", NAME_LEVELS, (0.01, 0.005, 0.02)),
+    Comparison("last_name", NAME_LEVELS, (0.005, 0.003, 0.01)),
+    Comparison("date_of_birth", ("exact", "one typo or day/month swapped", "same year or two typos", "else"),
+               (0.0001, 0.001, 0.02)),
+    Comparison("postcode", ("exact", "one typo", "else"), (0.0005, 0.002)),
+    Comparison("town", ("exact", "close", "else"), (0.02, 0.005)),
+    Comparison("address", ("exact", "close", "similar", "else"), (0.0005, 0.001, 0.005)),
     # No "similar" level: local parts are made of names, so namesakes'
     # addresses look alike (olivia.thomas@, olivia.thomas66@).
-    Comparison("email_address", ("exact", "else")),
-    Comparison("mobile_phone_no", ("exact", "else")),
+    Comparison("email_address", ("exact", "else"), (0.0001,)),
+    Comparison("mobile_phone_no", ("exact", "else"), (0.0001,)),
 )
 DOB_INDEX = 2
 _BASE_FUNCTIONS = (
@@ -146,7 +167,8 @@ EXTRA_LEVELS = ("exact", "one typo", "two typos", "else")
 
 
 def comparisons(extra_fields: tuple[str, ...]) -> tuple[Comparison, ...]:
-    return BASE_COMPARISONS + tuple(Comparison(name, EXTRA_LEVELS) for name in extra_fields)
+    return BASE_COMPARISONS + tuple(
+        Comparison(name, EXTRA_LEVELS, (0.0001, 0.0005, 0.002)) for name in extra_fields)
 
 
 def oriented(a: MatchFields, b: MatchFields) -> MatchFields:

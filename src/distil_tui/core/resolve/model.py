@@ -28,7 +28,9 @@ from distil_tui.core.resolve.comparison import Comparison, MatchFields, compare
 Levels = tuple[int | None, ...]
 
 _FLOOR = 1e-6
-MIN_OBSERVED = 100  # pairs in which a field must be present for EM to learn its m
+MIN_OBSERVED = 100
+PSEUDO_PAIRS = 2000
+UNTRAINED_PRIOR = 1e-4  # pairs in which a field must be present for EM to learn its m
 # Comparisons whose exact level is weighed by the frequency of the value.
 TF_FIELDS = {"first_name": 0, "last_name": 1}
 
@@ -52,8 +54,7 @@ class FSModel:
     @classmethod
     def untrained(cls, comparisons: tuple[Comparison, ...]) -> FSModel:
         m = [_default_m(len(c.levels)) for c in comparisons]
-        u = [[0.02] + [0.98 / (len(c.levels) - 1)] * (len(c.levels) - 1) for c in comparisons]
-        return cls(comparisons, m, u, prior=0.01)
+        return cls(comparisons, m, [c.u_guess() for c in comparisons], prior=UNTRAINED_PRIOR)
 
     def field_weights(self, levels: Levels, values: Sequence[str | None]) -> list[float | None]:
         """log2(m/u) of each field, ``None`` where a side is missing."""
@@ -99,8 +100,10 @@ class FSModel:
 
 def estimate_u(population: Sequence[MatchFields], comparisons: tuple[Comparison, ...],
                samples: int = 50_000, seed: int = 0) -> list[list[float]]:
-    """Level frequencies among random pairs, with add-one smoothing."""
-    counts = [[1.0] * len(c.levels) for c in comparisons]
+    """Level frequencies among random pairs.  The typical frequencies count
+    as a few thousand pairs already seen, so that a small import does not
+    learn from a handful of pairs that every name is common."""
+    counts = [[PSEUDO_PAIRS * u for u in c.u_guess()] for c in comparisons]
     n = len(population)
     if n >= 2:
         rng = random.Random(seed)

@@ -26,6 +26,7 @@ from distil_tui.core.resolve.model import TF_FIELDS, FSModel, Levels, estimate_u
 # A key filed under more records than this is too common to compare them all
 # (a shared surname code in one postcode): other keys must find the match.
 MAX_BLOCK = 200
+MIN_TF_SAMPLE = 1000
 # EM needs enough pairs to tell matches from non-matches.
 MIN_TRAINING_PAIRS = 500
 
@@ -160,7 +161,10 @@ def _model(compared, comps, stored_model: FSModel | None, sample: list[MatchFiel
 
 
 def term_frequencies(sample: Sequence[MatchFields]) -> dict[int, dict[str, float]]:
-    """How common each first and last name is among the records."""
+    """How common each first and last name is among the records; nothing
+    from a sample too small to say (every name in ten records looks common)."""
+    if len(sample) < MIN_TF_SAMPLE:
+        return {}
     counts: dict[int, dict[str, int]] = {i: defaultdict(int) for i in TF_FIELDS.values()}
     for fields in sample:
         values = field_values(fields)

@@ -1,0 +1,190 @@
+"""Merge review (approve, reject), undo, and probabilistic matching."""
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from distil_tui.cli import main
+from distil_tui.core.exports import record_grouping
+from distil_tui.core.importer import import_file
+from distil_tui.core.merges import MergeError, approve, list_candidates, list_merges, reject, undo
+from distil_tui.core.profiles import get_profile
+from distil_tui.core.schema import T_CUSTOMER, T_RECORD, T_RETIRED
+
+HOUSEHOLD = "id,email,first_name\nS1,smiths@x.org,John\nS2,smiths@x.org,Jane\n"
+
+
+def together(store, *keys) -> bool:
+    grouping = record_grouping(store)
+    return len({grouping[k] for k in keys}) == 1
+
+
+def imp(store, write, name, text, source, **kw):
+    return import_file(store, write(name, text), source=source, **kw)
+
+
+def invariants(store):
+    """Every record in exactly one existing customer; Tracking IDs unique
+    across current and retired; every retired ID resolves to a customer."""
+    with store.read() as conn:
+        orphans = conn.execute(select(func.count()).select_from(T_RECORD).where(
+            T_RECORD.c.customer_id.not_in(select(T_CUSTOMER.c.id)))).scalar()
+        current = {r[0] for r in conn.execute(select(T_CUSTOMER.c.tracking_id))}
+        retired = dict(conn.execute(select(T_RETIRED.c.tracking_id, T_RETIRED.c.customer_id)).all())
+        ids = {r[0] for r in conn.execute(select(T_CUSTOMER.c.id))}
+    assert orphans == 0
+    assert not current & set(retired)
+    assert set(retired.values()) <= ids
+
+
+def test_approve_merges_as_the_reviewer(store, write):
+    imp(store, write, "a.csv", HOUSEHOLD, "shop", id_column="id")
+    (cand,) = list_candidates(store)
+    merge_id = approve(store, cand.candidate_id)
+    assert together(store, ("shop", "S1"), ("shop", "S2"))
+    (merge,) = list_merges(store)
+    assert merge.merge_id == merge_id and merge.decided_by == "reviewer"
+    assert merge.rule == "reviewer (both_identified)"
+    assert list_candidates(store) == []
+    assert list_candidates(store, pending_only=False)[0].status == "approved"
+    with pytest.raises(MergeError, match="already approved"):
+        approve(store, cand.candidate_id)
+    invariants(store)
+
+
+def test_reject_is_a_never_merge_that_later_imports_respect(store, write):
+    imp(store, write, "a.csv", "id,email,first_name\nS1,ann@x.org,Ann\n", "shop", id_column="id")
+    imp(store, write, "b.csv", "id,phone,first_name\nC1,07911123456,Bo\n", "crm", id_column="id")
+    imp(store, write, "c.csv", "email,phone,first_name\nann@x.org,07911123456,\n", "news")
+    (cand,) = list_candidates(store)
+    reject(store, cand.candidate_id)
+    assert list_candidates(store) == []
+    # The same evidence again, and even a bridge that would otherwise merge.
+    s = imp(store, write, "d.csv", "email,phone\nann@x.org,07911123456\n", "news2")
+    assert not together(store, ("shop", "S1"), ("crm", "C1"))
+    assert s.merges_made == 0
+    assert [c.reason for c in list_candidates(store)] == ["never_merge"]
+    invariants(store)
+
+
+def test_undo_separates_restores_the_tracking_id_and_moves_events(store, write):
+    imp(store, write, "shop.csv", "id,email,first_name\nS1,ann@x.org,Ann\n", "shop", id_column="id")
+    imp(store, write, "e1.jsonl",
+        '{"anonymous_user_id": "v1", "timestamp": "2026-03-01T10:00:00Z", "event": "page_view"}\n', "web")
+    visitor = get_profile(store, "v1").tracking_id
+    before = record_grouping(store)
+    imp(store, write, "e2.jsonl",
+        '{"anonymous_user_id": "v1", "timestamp": "2026-03-02T10:00:00Z", "event": "sign_in",'
+        ' "customer": {"customer_id": "S1"}}\n', "web", customer_id_source="shop")
+    (merge,) = list_merges(store)
+    assert get_profile(store, visitor).tracking_id != visitor
+
+    undo_id = undo(store, merge.merge_id)
+    after = record_grouping(store)
+    assert after[("web", "v1")] == visitor == before[("web", "v1")]
+    assert after[("shop", "S1")] == before[("shop", "S1")]
+    restored = get_profile(store, visitor)
+    assert restored.resolved_from is None and restored.tracking_id == visitor
+    # Events belong to the browser's visitor record, and go back with it;
+    # the sign-in's identify record shares as much with each side and
+    # stays with the survivor.
+    assert [e.event_type for e in restored.recent_events] == ["sign_in", "page_view"]
+    assert after[("web", "identify:v1:S1")] == after[("shop", "S1")]
+    history = list_merges(store)
+    assert [m.action for m in history] == ["undo", "merge"]
+    assert history[0].merge_id == undo_id and history[1].undone
+    with pytest.raises(MergeError, match="already undone"):
+        undo(store, merge.merge_id)
+    invariants(store)
+    # The undo is a never-merge: the same sign-in again does not re-merge.
+    imp(store, write, "e3.jsonl",
+        '{"anonymous_user_id": "v1", "timestamp": "2026-03-03T10:00:00Z", "event": "sign_in",'
+        ' "customer": {"customer_id": "S1"}}\n', "web", customer_id_source="shop")
+    assert record_grouping(store)[("web", "v1")] == visitor
+
+
+def test_undo_restores_ids_the_retired_customer_had_retired(store, write):
+    imp(store, write, "a.csv", "id,email,first_name\nA,ann@x.org,Ann\n", "s1", id_column="id")
+    imp(store, write, "b.csv", "id,phone,first_name\nB,07911123456,Ann\n", "s2", id_column="id")
+    imp(store, write, "c.csv", "id,email,first_name\nC,ann@y.org,Ann\n", "s3", id_column="id")
+    b_id = get_profile(store, "s2:B").tracking_id
+    c_id = get_profile(store, "s3:C").tracking_id
+    imp(store, write, "d.csv", "id,phone,email\nD,07911123456,ann@y.org\n", "s4", id_column="id")  # C into B
+    imp(store, write, "e.csv", "id,phone,email\nE,07911123456,ann@x.org\n", "s5", id_column="id")  # B into A
+    merges = {m.retired_tracking_id: m for m in list_merges(store)}
+    undo(store, merges[b_id].merge_id)
+    assert get_profile(store, c_id).tracking_id == b_id  # C resolves to B again
+    assert not together(store, ("s1", "A"), ("s2", "B"))
+    assert together(store, ("s2", "B"), ("s3", "C"))
+    invariants(store)
+
+
+def test_merge_then_undo_restores_the_grouping(store, write):
+    imp(store, write, "a.csv", "id,email,first_name\n" + "".join(
+        f"S{i},p{i}@x.org,Name{i}\n" for i in range(6)), "shop", id_column="id")
+    imp(store, write, "b.csv", "id,phone,first_name\n" + "".join(
+        f"C{i},0791112345{i},Name{i}\n" for i in range(6)), "crm", id_column="id")
+    grouping = record_grouping(store)
+    imp(store, write, "c.csv", "email,phone\n" + "".join(
+        f"p{i}@x.org,0791112345{i}\n" for i in range(0, 6, 2)), "news")
+    for m in list_merges(store):
+        undo(store, m.merge_id)
+    after = record_grouping(store)
+    assert {k: v for k, v in after.items() if k[0] != "news"} == grouping
+    invariants(store)
+
+
+def test_cli_approve_reject_undo(tmp_path, write, capsys):
+    db = str(tmp_path / "r.db")
+    main(["import", str(write("s.csv", HOUSEHOLD)), "--source", "shop", "--id-column", "id", "--db", db])
+    main(["import", str(write("t.csv", "id,email,first_name\nT1,jones@x.org,Al\nT2,jones@x.org,Bea\n")),
+          "--source", "shop2", "--id-column", "id", "--db", db])
+    capsys.readouterr()
+    main(["merges", "--pending", "--json", "--db", db])
+    pending = json.loads(capsys.readouterr().out)
+    first, second = (c["candidate_id"] for c in pending)
+    assert main(["approve", str(first), "--db", db]) == 0
+    assert main(["reject", str(second), "--db", db]) == 0
+    assert main(["reject", str(second), "--db", db]) == 2
+    assert "already rejected" in capsys.readouterr().err
+    main(["merges", "--json", "--db", db])
+    (merge,) = json.loads(capsys.readouterr().out)
+    assert main(["undo", str(merge["merge_id"]), "--db", db]) == 0
+    assert main(["undo", "999", "--db", db]) == 2
+
+
+# -- probabilistic -------------------------------------------------------
+
+CRM = ("Forename;Surname;DOB;Address;Post Code;contact_id\n"
+       "Siobhan;O'Connell;14/02/1988;12 Harbour Road;BS1 4DJ;C1\n"
+       "Jon;Featherstonehaugh;03/07/1975;7 Mill Lane;LS6 2AB;C2\n"
+       "Mary;Smith;01/01/1990;3 High Street;YO1 7HH;C3\n")
+SHOP = ("customer_id,first_name,last_name,date_of_birth,address,postcode\n"
+        "S1,Siobahn,O'Connell,1988-02-14,12 Harbour Rd,BS1 4DJ\n"
+        "S2,Jonathan,Featherstonehaugh,1975-07-03,7 Mill Lane,LS6 2AB\n"
+        "S3,Mary,Smith,1962-05-20,40 Church Street,EX4 3PQ\n")
+
+
+def test_records_with_no_shared_identifier_link_by_probability(store, write):
+    imp(store, write, "crm.csv", CRM, "crm", id_column="contact_id")
+    imp(store, write, "shop.csv", SHOP, "shop", id_column="customer_id")
+    assert together(store, ("crm", "C1"), ("shop", "S1"))  # a typo in the first name
+    assert together(store, ("crm", "C2"), ("shop", "S2"))  # a nickname
+    assert not together(store, ("crm", "C3"), ("shop", "S3"))  # namesakes: nothing else agrees
+    profile = get_profile(store, "crm:C1")
+    assert len(profile.sources) == 2
+
+
+def test_probabilistic_merge_is_explained_field_by_field(store, write, capsys):
+    imp(store, write, "crm.csv", CRM, "crm", id_column="contact_id")
+    imp(store, write, "shop.csv", SHOP.replace("S2,", "X2,"), "shop", id_column="customer_id")
+    imp(store, write, "news.csv", "email,first_name,last_name,date_of_birth,postcode,address\n"
+        "jf@x.org,Jon,Featherstonehaugh,03/07/1975,LS6 2AB,7 Mill Lane\n", "news")
+    profile = get_profile(store, "jf@x.org")
+    assert {s.source for s in profile.sources} == {"crm", "shop", "news"}
+    probabilistic = [m for m in profile.merges if m.probability is not None]
+    for m in probabilistic:
+        detail = json.loads(dict(m.evidence)["last_name"])
+        assert detail["level"] == "exact" and detail["weight"] > 0
+        assert "probability" in m.why
