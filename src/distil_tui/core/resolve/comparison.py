@@ -172,8 +172,16 @@ def comparisons(extra_fields: tuple[str, ...]) -> tuple[Comparison, ...]:
 
 
 def oriented(a: MatchFields, b: MatchFields) -> MatchFields:
-    """``a`` with first and last name swapped if that is how ``b`` has them."""
-    if a.first and a.last and a.first == b.last and a.last == b.first and a.first != a.last:
+    """``a`` with first and last name swapped if that is how ``b`` has them
+    (exactly, or with typos: the swapped names are clearly the closer)."""
+    if not (a.first and a.last and b.first and b.last) or a.first == a.last:
+        return a
+    if a.first == b.first or a.last == b.last:
+        return a
+    straight = JaroWinkler.similarity(a.first, b.first) + JaroWinkler.similarity(a.last, b.last)
+    swap_first = JaroWinkler.similarity(a.first, b.last)
+    swap_last = JaroWinkler.similarity(a.last, b.first)
+    if min(swap_first, swap_last) >= 0.8 and swap_first + swap_last > straight + 0.2:
         return replace(a, first=a.last, last=a.first)
     return a
 
@@ -236,6 +244,8 @@ def blocking_keys(f: MatchFields) -> list[str]:
             keys.append(f"df:{f.dob}:{first[0]}")
         if last:
             keys.append(f"dl:{f.dob}:{last[0]}")
+        if f.postcode:
+            keys.append(f"dp:{f.dob}:{f.postcode}")
     if f.postcode:
         if first:
             keys.append(f"pf:{f.postcode}:{first[0]}")
