@@ -21,7 +21,7 @@ from distil_tui.core.resolve.comparison import (
     field_values,
     oriented,
 )
-from distil_tui.core.resolve.model import TF_FIELDS, FSModel, Levels, estimate_u, train
+from distil_tui.core.resolve.model import TF_FIELDS, FSModel, Levels, estimate_u, m_from_matches, train
 
 # A key filed under more records than this is too common to compare them all
 # (a shared surname code in one postcode): other keys must find the match.
@@ -111,18 +111,24 @@ def match(
                 stored_pairs.add((members[x], cand.record_id))
 
     compared: list[tuple[Hashable, Hashable, Levels, MatchFields, MatchFields]] = []
+    # Blocked pairs that shared identifiers already joined: known matches.
+    known: list[Levels] = []
     for i, j in sorted(pairs):
         (ni, fi), (nj, fj) = new[i], new[j]
         if not same_cluster(ni, nj):
             compared.append((ni, nj, compare(fi, fj), fi, fj))
+        else:
+            known.append(compare(fi, fj))
     for i, rid in sorted(stored_pairs):
         ni, fi = new[i]
         cand = stored_by_id[rid]
         if not same_cluster(ni, cand.node):
             compared.append((cand.node, ni, compare(cand.fields, fi), cand.fields, fi))
+        else:
+            known.append(compare(cand.fields, fi))
 
     sample = population()
-    model = _model(compared, comps, stored_model, sample)
+    model = _model(compared, known, comps, stored_model, sample)
     if model is not stored_model and model.trained_on:
         # EM's prior is the share of matches among *blocked* pairs; a pair's
         # own fields already carry the evidence that blocked it, so the
@@ -148,11 +154,22 @@ def match(
     return ordered, model
 
 
-def _model(compared, comps, stored_model: FSModel | None, sample: list[MatchFields]) -> FSModel:
+def _model(compared, known: list[Levels], comps, stored_model: FSModel | None,
+           sample: list[MatchFields]) -> FSModel:
     """Train on this import's pairs when there are enough; else the stored
-    model; else prior guesses for m with u measured on the records."""
+    model; else prior guesses for m with u measured on the records.
+
+    Where pairs joined by a shared identifier are plentiful, they are
+    matches known for sure: each field's ``m`` is measured on them, and EM
+    only estimates the rest.  Left to itself, EM on data full of namesakes
+    learns that "match" means "same name"."""
     if len(compared) >= MIN_TRAINING_PAIRS:
-        return train((c[2] for c in compared), comps, estimate_u(sample, comps), start=stored_model)
+        start = stored_model
+        fixed: list[bool] = [False] * len(comps)
+        if known:
+            start, fixed = m_from_matches(known, comps, stored_model)
+        return train((c[2] for c in compared), comps, estimate_u(sample, comps), start=start,
+                     fixed=fixed)
     if stored_model is not None:
         return stored_model
     untrained = FSModel.untrained(comps)
