@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, timezone
+from functools import lru_cache
 
 import phonenumbers
 
@@ -54,6 +55,8 @@ def fold(text: str | None) -> str | None:
     """Case- and accent-folded form for matching and search: 'Zoë' -> 'zoe'."""
     if not text:
         return None
+    if text.isascii():  # the common case, without Unicode decomposition
+        return " ".join(text.lower().split()) or None
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACE_RE.sub(" ", stripped).strip() or None
@@ -188,6 +191,7 @@ _DATE_FORMATS_MONTH_FIRST = (
 )
 
 
+@lru_cache(maxsize=65536)
 def date_value(value: object, *, day_first: bool = True) -> str | None:
     """ISO date (YYYY-MM-DD) from the common written forms, else ``None``."""
     text = clean(value)

@@ -8,7 +8,9 @@ either way.  The levels are what the Fellegi-Sunter model weighs.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 from rapidfuzz.fuzz import ratio
@@ -59,7 +61,16 @@ def _dob_digits(value: str | None) -> str | None:
     parsed = norm.date_value(value)
     if parsed:
         return parsed.replace("-", "")
-    digits = "".join(ch for ch in value if ch.isdigit())
+    parts = re.findall(r"\d+", value)
+    if len(parts) == 3:
+        if len(parts[0]) == 4:  # year first
+            year, month, day = parts
+        elif len(parts[2]) == 4:  # day first, as British files write it
+            day, month, year = parts
+        else:
+            return None
+        return f"{year}{month:0>2}{day:0>2}" if len(month) <= 2 and len(day) <= 2 else None
+    digits = "".join(parts)
     return digits if len(digits) == 8 else None
 
 
@@ -211,6 +222,7 @@ def field_values(fields: MatchFields) -> tuple[str | None, ...]:
 # -- blocking ------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)
 def soundex(word: str) -> str:
     """American Soundex: names that sound alike share a code (Robert, Rupert
     -> R163)."""

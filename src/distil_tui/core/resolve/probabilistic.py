@@ -25,7 +25,7 @@ from distil_tui.core.resolve.model import TF_FIELDS, FSModel, Levels, estimate_u
 
 # A key filed under more records than this is too common to compare them all
 # (a shared surname code in one postcode): other keys must find the match.
-MAX_BLOCK = 200
+MAX_BLOCK = 50
 MIN_TF_SAMPLE = 1000
 # EM needs enough pairs to tell matches from non-matches.
 MIN_TRAINING_PAIRS = 500
@@ -140,10 +140,10 @@ def match(
 
     best: dict[tuple[Hashable, Hashable], ScoredPair] = {}
     for left, right, levels, fa, fb in compared:
-        weight, ev = evidence(model, levels, fa, fb)
-        probability = model.probability(weight)
+        probability = model.probability(model.fast_weight(levels, field_values(oriented(fa, fb))))
         if probability < min_probability:
             continue
+        weight, ev = evidence(model, levels, fa, fb)
         key = (left, right) if left <= right else (right, left)
         known = best.get(key)
         if known is None or weight > known.weight:
