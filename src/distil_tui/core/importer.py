@@ -51,7 +51,7 @@ from distil_tui.core.schema import (
     T_RECORD,
     T_RUN,
 )
-from distil_tui.core.store import Store
+from distil_tui.core.store import Store, bulk_insert
 from distil_tui.settings import default_region
 
 FORMATS = ("auto", "csv", "jsonl", "events")
@@ -470,7 +470,7 @@ class _Apply:
                     rows.extend({"key": key, "record_id": old.id}
                                 for key in blocking_keys(match_fields(rec.values, extra, self.region)))
         for chunk in _chunks(rows, 5000):
-            self.conn.execute(T_BLOCK.insert(), list(chunk))
+            bulk_insert(self.conn, T_BLOCK, list(chunk))
 
     # -- loading -------------------------------------------------------
 
@@ -636,7 +636,7 @@ class _Apply:
         self._insert_customers(fresh, records_of)
         if record_rows:
             for chunk in _chunks(record_rows, 5000):
-                conn.execute(T_RECORD.insert(), list(chunk))
+                bulk_insert(conn, T_RECORD, list(chunk))
                 self.check_cancel()
                 self.report(ImportProgress("writing", chunk[-1]["id"] - next_record + 1, len(new)))
         if updated:
@@ -657,7 +657,7 @@ class _Apply:
                 ]
         if ident_rows:
             for chunk in _chunks(ident_rows, 5000):
-                conn.execute(T_IDENT.insert(), list(chunk))
+                bulk_insert(conn, T_IDENT, list(chunk))
 
         # 4. Events, on the visitor record of their anonymous id.
         events_imported = self._write_events(events, new, record_id, updated)
@@ -693,7 +693,7 @@ class _Apply:
             row["custom"] = _dumps(row["custom"])
             rows.append({"id": cid, "tracking_id": tid, **row})
         for chunk in _chunks(rows, 5000):
-            self.conn.execute(T_CUSTOMER.insert(), list(chunk))
+            bulk_insert(self.conn, T_CUSTOMER, list(chunk))
 
     def _update_customers(self, customer_ids: set[int], records_of) -> None:
         if not customer_ids:
@@ -745,7 +745,7 @@ class _Apply:
                 "occurred_at": ev.occurred_at, "properties": _dumps(ev.properties), "line": ev.line,
             })
         for chunk in _chunks(rows, 5000):
-            self.conn.execute(T_EVENT.insert(), list(chunk))
+            bulk_insert(self.conn, T_EVENT, list(chunk))
             self.check_cancel()
         return len(rows)
 
@@ -785,7 +785,7 @@ class _Apply:
                 "import_run_id": self.run_id,
             })
         for chunk in _chunks(rows, 5000):
-            self.conn.execute(T_CANDIDATE.insert(), list(chunk))
+            bulk_insert(self.conn, T_CANDIDATE, list(chunk))
         return len(rows)
 
     def _pending_pairs(self, customer_ids: set[int]) -> set[frozenset[int]]:

@@ -181,6 +181,7 @@ def name_display(value: object) -> str | None:
     return clean(value)
 
 
+_NUMERIC_DATE_RE = re.compile(r"^(\d{1,4})[-/.](\d{1,2})[-/.](\d{1,4})$|^(\d{4})(\d{2})(\d{2})$")
 _DATE_FORMATS_DAY_FIRST = (
     "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y",
     "%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%Y%m%d",
@@ -201,6 +202,21 @@ def date_value(value: object, *, day_first: bool = True) -> str | None:
     text = _SPACE_RE.sub(" ", text).strip()
     if "T" in text and len(text) > 10:
         text = text.split("T", 1)[0]
+    m = _NUMERIC_DATE_RE.match(text)
+    if m:  # the common forms, without strptime's exceptions
+        a, b, c = m.group(1, 2, 3) if m.group(1) else m.group(4, 5, 6)
+        if len(a) == 4:
+            year, month, day = a, b, c
+        elif len(c) == 4:
+            year, month, day = (c, b, a) if day_first else (c, a, b)
+        else:
+            year = month = day = ""
+        if year:
+            try:
+                parsed = date(int(year), int(month), int(day))
+            except ValueError:
+                return None
+            return parsed.isoformat() if 1900 <= parsed.year and parsed <= date.today() else None
     formats = _DATE_FORMATS_DAY_FIRST if day_first else _DATE_FORMATS_MONTH_FIRST
     for fmt in formats:
         try:

@@ -23,13 +23,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from distil_tui.core.resolve.comparison import Comparison, MatchFields, compare
+from distil_tui.core.resolve.comparison import Comparison, MatchFields, compare, field_values
 
 Levels = tuple[int | None, ...]
 
 _FLOOR = 1e-6
 MIN_OBSERVED = 100
 PSEUDO_PAIRS = 2000
+MIN_TF_RECORDS = 1000  # values needed before their frequencies say anything
 UNTRAINED_PRIOR = 1e-4  # pairs in which a field must be present for EM to learn its m
 # Comparisons whose exact level is weighed by the frequency of the value.
 TF_FIELDS = {"first_name": 0, "last_name": 1}
@@ -126,10 +127,14 @@ class FSModel:
 
 
 def estimate_u(population: Sequence[MatchFields], comparisons: tuple[Comparison, ...],
-               samples: int = 50_000, seed: int = 0) -> list[list[float]]:
-    """Level frequencies among random pairs.  The typical frequencies count
-    as a few thousand pairs already seen, so that a small import does not
-    learn from a handful of pairs that every name is common."""
+               samples: int = 20_000, seed: int = 0) -> list[list[float]]:
+    """Level frequencies among pairs of different people.
+
+    Exact agreement is computed from the values' frequencies (two random
+    records agree with probability sum of f**2), which is exact and cheap;
+    the other levels are measured on random pairs.  The typical frequencies
+    count as a few thousand pairs already seen, so that a small import does
+    not learn from a handful of pairs that every name is common."""
     counts = [[PSEUDO_PAIRS * u for u in c.u_guess()] for c in comparisons]
     n = len(population)
     if n >= 2:
@@ -141,7 +146,31 @@ def estimate_u(population: Sequence[MatchFields], comparisons: tuple[Comparison,
             for k, level in enumerate(compare(population[i], population[j])):
                 if level is not None:
                     counts[k][level] += 1
-    return [[c / sum(row) for c in row] for row in counts]
+    u = [[c / sum(row) for c in row] for row in counts]
+    for k, exact in enumerate(_exact_agreement(population, len(comparisons))):
+        if exact is None:
+            continue
+        rest = sum(u[k][1:])
+        u[k] = [exact] + [x / rest * (1 - exact) for x in u[k][1:]]
+    return u
+
+
+def _exact_agreement(population: Sequence[MatchFields], width: int) -> list[float | None]:
+    """Per field, the chance that two random records with the field agree
+    exactly: sum of squared value frequencies.  ``None`` with too few values."""
+    counters = [Counter() for _ in range(width)]
+    for fields in population:
+        for k, value in enumerate(field_values(fields)):
+            if value:
+                counters[k][value] += 1
+    out: list[float | None] = []
+    for counter in counters:
+        total = sum(counter.values())
+        if total < MIN_TF_RECORDS:
+            out.append(None)
+            continue
+        out.append(max(sum((c / total) ** 2 for c in counter.values()), 1 / total**2))
+    return out
 
 
 def m_from_matches(known: Sequence[Levels], comparisons: tuple[Comparison, ...],
