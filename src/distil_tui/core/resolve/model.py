@@ -130,8 +130,8 @@ def estimate_u(population: Sequence[MatchFields], comparisons: tuple[Comparison,
                samples: int = 20_000, seed: int = 0) -> list[list[float]]:
     """Level frequencies among pairs of different people.
 
-    Exact agreement is computed from the values' frequencies (two random
-    records agree with probability sum of f**2), which is exact and cheap;
+    Exact agreement is computed from the values' frequencies, which is
+    exact and cheap;
     the other levels are measured on random pairs.  The typical frequencies
     count as a few thousand pairs already seen, so that a small import does
     not learn from a handful of pairs that every name is common."""
@@ -156,8 +156,9 @@ def estimate_u(population: Sequence[MatchFields], comparisons: tuple[Comparison,
 
 
 def _exact_agreement(population: Sequence[MatchFields], width: int) -> list[float | None]:
-    """Per field, the chance that two random records with the field agree
-    exactly: sum of squared value frequencies.  ``None`` with too few values."""
+    """Per field, the chance that two different random records with the
+    field agree exactly: sum of c(c-1) / N(N-1) over the values' counts c.
+    ``None`` with too few values."""
     counters = [Counter() for _ in range(width)]
     for fields in population:
         for k, value in enumerate(field_values(fields)):
@@ -169,7 +170,8 @@ def _exact_agreement(population: Sequence[MatchFields], width: int) -> list[floa
         if total < MIN_TF_RECORDS:
             out.append(None)
             continue
-        out.append(max(sum((c / total) ** 2 for c in counter.values()), 1 / total**2))
+        pairs = sum(c * (c - 1) for c in counter.values()) / (total * (total - 1))
+        out.append(max(pairs, 1 / total**2))
     return out
 
 
