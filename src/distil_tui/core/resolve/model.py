@@ -200,7 +200,7 @@ def m_from_matches(known: Sequence[Levels], comparisons: tuple[Comparison, ...],
 
 
 def train(pairs: Iterable[Levels], comparisons: tuple[Comparison, ...], u: list[list[float]],
-          start: FSModel | None = None, iterations: int = 30,
+          start: FSModel | None = None, iterations: int = 100,
           fixed: Sequence[bool] | None = None) -> FSModel:
     """Estimate ``m`` and the prior by EM over candidate pairs, ``u`` fixed,
     and the ``m`` of ``fixed`` fields too."""
@@ -236,8 +236,11 @@ def train(pairs: Iterable[Levels], comparisons: tuple[Comparison, ...], u: list[
                     sums[i][level] += p * count
         new_m = [[s / sum(row) for s in row] if learn[i] else m[i] for i, row in enumerate(sums)]
         new_prior = min(max(matched / total, 1e-6), 1 - 1e-6)
-        delta = max(abs(a - b) for ra, rb in zip(m, new_m, strict=True) for a, b in zip(ra, rb, strict=True))
+        # Converged when neither m nor the prior moves (with every m fixed,
+        # only the prior does).
+        delta = max(abs(new_prior - prior), *(
+            abs(a - b) for ra, rb in zip(m, new_m, strict=True) for a, b in zip(ra, rb, strict=True)))
         m, prior = new_m, new_prior
-        if delta < 1e-5:
+        if delta < 1e-6:
             break
     return FSModel(comparisons, m, u, prior, trained_on=total)
