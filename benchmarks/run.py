@@ -1,6 +1,8 @@
-"""Benchmarks: import throughput and resolution quality on the demo data.
+"""Benchmarks: import throughput and resolution quality on the demo data,
+then (with the ``bench`` extra installed) the FEBRL linkage benchmark against
+Splink, see ``linkage.py``.
 
-    python benchmarks/run.py [--customers N] [--repeat K]
+    python benchmarks/run.py [--customers N] [--seed S] [--no-linkage] [--no-splink]
 
 Generates the demo data set for N people (default 40,000, which makes about
 100k source records), imports it file by file into an empty SQLite store in a
@@ -32,6 +34,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=40_000, help="people in the demo data")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-linkage", action="store_true", help="skip the FEBRL linkage benchmark")
+    parser.add_argument("--no-splink", action="store_true", help="FEBRL for distil-tui only")
     args = parser.parse_args()
 
     print(f"machine: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}, "
@@ -77,6 +81,12 @@ def main() -> int:
         db_size = sum(p.stat().st_size for p in folder.glob("bench.db*"))
         print(f"store size: {db_size / 1e6:,.1f} MB")
         store.close()
+    if not args.no_linkage:
+        print()
+        sys.path.insert(0, str(Path(__file__).parent))
+        import linkage
+
+        return linkage.main(["--no-splink"] if args.no_splink else [])
     return 0
 
 

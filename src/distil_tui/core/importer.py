@@ -56,6 +56,7 @@ from distil_tui.settings import default_region
 
 FORMATS = ("auto", "csv", "jsonl", "events")
 CHUNK = 500  # values per IN (...) list: well under every backend's limit
+KEY_CHUNK = 5000  # blocking keys per look-up: many short strings, few round trips
 MAX_REJECTIONS_KEPT = 50
 MODEL_KEY = "fs_model"  # the trained Fellegi-Sunter model, in the meta table
 
@@ -386,7 +387,7 @@ class _Apply:
 
         def stored_candidates(keys: list[str]) -> list[tuple[str, Candidate]]:
             by_key: dict[str, list[int]] = defaultdict(list)
-            for chunk in _chunks(keys):
+            for chunk in _chunks(keys, KEY_CHUNK):
                 for key, rid in conn.execute(
                     select(T_BLOCK.c.key, T_BLOCK.c.record_id).where(T_BLOCK.c.key.in_(chunk))
                 ):

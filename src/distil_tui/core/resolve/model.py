@@ -127,7 +127,7 @@ class FSModel:
 
 
 def estimate_u(population: Sequence[MatchFields], comparisons: tuple[Comparison, ...],
-               samples: int = 20_000, seed: int = 0) -> list[list[float]]:
+               samples: int = 10_000, seed: int = 0) -> list[list[float]]:
     """Level frequencies among pairs of different people.
 
     Exact agreement is computed from the values' frequencies, which is

@@ -7,6 +7,7 @@ this module can be read (and tested) without a database.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -65,7 +66,8 @@ def evidence(model: FSModel, levels: Levels, a: MatchFields, b: MatchFields) -> 
             "level": comparison.levels[level],
             "weight": round(weights[i], 3),
         }
-    return model.weight(levels, values_a), out
+    prior = math.log2(model.prior / (1 - model.prior))
+    return prior + sum(w for w in weights if w is not None), out
 
 
 def match(
