@@ -188,3 +188,24 @@ def test_probabilistic_merge_is_explained_field_by_field(store, write, capsys):
         detail = json.loads(dict(m.evidence)["last_name"])
         assert detail["level"] == "exact" and detail["weight"] > 0
         assert "probability" in m.why
+
+
+def test_approved_probabilistic_candidates_are_labelled_matches_for_training(store, write):
+    from distil_tui.core.importer import _Apply
+    from distil_tui.core.resolve.comparison import comparisons
+    from distil_tui.core.resolve.settings import ResolutionSettings
+    from distil_tui.core.schema import T_CANDIDATE
+
+    imp(store, write, "a.csv", "id,first_name\n1,Ann\n2,Anne\n", "s", id_column="id")
+    evidence = {"first_name": {"values": ["ann", "anne"], "level": "close", "weight": 3.0},
+                "date_of_birth": {"values": ["19800101", "19800101"], "level": "exact", "weight": 11.0}}
+    with store.write() as conn:
+        for status in ("approved", "rejected"):
+            conn.execute(T_CANDIDATE.insert().values(
+                created_at="2026-01-01T00:00:00Z", record_a_id=1, record_b_id=2, probability=0.9,
+                reason="probability_band", evidence=json.dumps(evidence), status=status))
+        applier = _Apply(store, conn, "s", write("x.csv", "id\n"), "csv", ResolutionSettings(), "GB",
+                         lambda _p: None, lambda: None)
+        (levels,) = applier._approved_levels(comparisons(()))
+    assert levels[0] == 1 and levels[2] == 0  # first name close, date of birth exact
+    assert levels[1] is None  # no evidence on last name

@@ -425,12 +425,30 @@ class _Apply:
             stored_model=stored_model,
             stored_records=self._stored_record_count(),
             min_probability=settings.review_probability,
+            labelled_matches=self._approved_levels(comparisons(extra)),
         )
         if model.trained_on and model is not stored_model:
             self.store.meta_set(conn, MODEL_KEY, model.to_json())
         linker.link_scored(pairs, auto=settings.auto_merge_probability,
                            review=settings.review_probability, max_size=settings.max_auto_cluster_size)
         return fields
+
+    def _approved_levels(self, comps) -> list[tuple[int | None, ...]]:
+        """Comparison levels of the probabilistic candidates reviewers
+        approved: labelled matches, which refine the model's m."""
+        index = {c.name: {level: i for i, level in enumerate(c.levels)} for c in comps}
+        out = []
+        rows = self.conn.execute(
+            select(T_CANDIDATE.c.evidence).where(
+                T_CANDIDATE.c.status == "approved", T_CANDIDATE.c.probability.is_not(None))
+        )
+        for (text,) in rows:
+            evidence = json.loads(text)
+            out.append(tuple(
+                index[c.name].get(evidence[c.name]["level"]) if c.name in evidence else None
+                for c in comps
+            ))
+        return out
 
     def _stored_record_count(self) -> int:
         return self.conn.execute(

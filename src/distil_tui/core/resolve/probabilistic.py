@@ -80,6 +80,7 @@ def match(
     stored_model: FSModel | None,
     stored_records: int,
     min_probability: float,
+    labelled_matches: Sequence[Levels] = (),
 ) -> tuple[list[ScoredPair], FSModel]:
     """Score the new records against each other and the stored records.
 
@@ -113,8 +114,9 @@ def match(
                 stored_pairs.add((members[x], cand.record_id))
 
     compared: list[tuple[Hashable, Hashable, Levels, MatchFields, MatchFields]] = []
-    # Blocked pairs that shared identifiers already joined: known matches.
-    known: list[Levels] = []
+    # Blocked pairs that shared identifiers already joined, and the pairs
+    # reviewers approved: known matches.
+    known: list[Levels] = list(labelled_matches)
     for i, j in sorted(pairs):
         (ni, fi), (nj, fj) = new[i], new[j]
         if not same_cluster(ni, nj):
