@@ -101,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("merge_id", type=int)
     p.set_defaults(handler=_cmd_undo)
 
+    p = sub.add_parser("resolve", parents=[common], help="re-resolve every record from scratch")
+    p.add_argument("--full", action="store_true", required=True,
+                   help="link all records again, by the rules of an import")
+    p.set_defaults(handler=_cmd_resolve)
+
     p = sub.add_parser("demo", parents=[common], help="generate the demo data set and import it")
     p.add_argument("--customers", type=int, default=2000, help="people in the data set (default 2000)")
     p.add_argument("--seed", type=int, default=7)
@@ -242,6 +247,17 @@ def _cmd_undo(args: argparse.Namespace) -> int:
         print(f"distil-tui: {exc}", file=sys.stderr)
         return EXIT_ERROR
     print(f"merge #{args.merge_id} undone (recorded as #{undo_id})")
+    return EXIT_OK
+
+
+def _cmd_resolve(args: argparse.Namespace) -> int:
+    from distil_tui.core.full import resolve_full
+
+    s = resolve_full(_store(args), progress=_progress_printer())
+    _clear_progress()
+    print(f"{s.records} records re-resolved: {s.customers_before} customers before, "
+          f"{s.customers_after} after; {s.merges_made} merges, {s.customers_split_off} split off, "
+          f"{s.candidates_created} for review")
     return EXIT_OK
 
 

@@ -145,6 +145,7 @@ class Linker:
             cluster = self._clusters[self.find(node)]
             return (cluster.members[0][0] != "c", -len(cluster.identifiers), node)
 
+        holders = list(nodes)
         nodes = sorted(nodes, key=precedence)
         clusters: list[Hashable] = [nodes[0]]
         people = 1  # clusters the protections keep apart: distinct people
@@ -162,6 +163,11 @@ class Linker:
                     allowed.append(earlier)
                 else:
                     refusals.append((earlier, reason))
+            if len(allowed) > 1 and kind == "anonymous_user_id":
+                # A browser two people signed in on: its anonymous history
+                # goes with the first who identified on it (the earliest
+                # holder: existing customers, then records in file order).
+                allowed = [min(allowed, key=lambda r: min(n for n in holders if self.find(n) == r))]
             if len(allowed) == 1:
                 self._join(allowed[0], root, kind, value)
                 continue
