@@ -36,6 +36,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-linkage", action="store_true", help="skip the FEBRL linkage benchmark")
     parser.add_argument("--no-splink", action="store_true", help="FEBRL for distil-tui only")
+    parser.add_argument("--steady-records", type=int, default=100_000,
+                        help="rows per shop file in the steady-state test (0 skips it)")
     args = parser.parse_args()
 
     print(f"machine: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}, "
@@ -81,6 +83,9 @@ def main() -> int:
         db_size = sum(p.stat().st_size for p in folder.glob("bench.db*"))
         print(f"store size: {db_size / 1e6:,.1f} MB")
         store.close()
+    if args.steady_records:
+        print()
+        steady_state(args.steady_records)
     if not args.no_linkage:
         print()
         sys.path.insert(0, str(Path(__file__).parent))
@@ -88,6 +93,28 @@ def main() -> int:
 
         return linkage.main(["--no-splink"] if args.no_splink else [])
     return 0
+
+
+def steady_state(rows: int) -> None:
+    """A file of ``rows`` shop records into a store that already holds as
+    many: two shop exports of different people (different seeds), the
+    second timed.  People in the shop file are about 75% of the data set."""
+    people = int(rows / 0.75)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        first = demo.generate(folder / "first", customers=people, seed=101).imports[0]
+        second = demo.generate(folder / "second", customers=people, seed=202).imports[0]
+        store = Store(f"sqlite:///{folder / 'steady.db'}")
+        t0 = time.perf_counter()
+        a = import_file(store, first.path, source="shop", id_column=first.id_column)
+        t1 = time.perf_counter()
+        b = import_file(store, second.path, source="shop2", id_column=second.id_column)
+        t2 = time.perf_counter()
+        print(f"steady state: {a.records_imported:,} records into an empty store in {t1 - t0:.2f} s "
+              f"({a.records_imported / (t1 - t0):,.0f}/s); then {b.records_imported:,} records into "
+              f"that store in {t2 - t1:.2f} s = {b.records_imported / (t2 - t1):,.0f} records/s "
+              f"(customers +{b.customers_created:,}, for review {b.candidates_created:,})")
+        store.close()
 
 
 def _cores() -> int:

@@ -222,6 +222,9 @@ def field_values(fields: MatchFields) -> tuple[str | None, ...]:
 # -- blocking ------------------------------------------------------------
 
 
+_FLAT_RE = re.compile(r"^(?:flat|apartment|apt|unit|room)\s+\S+?,?\s+")
+
+
 @lru_cache(maxsize=65536)
 def soundex(word: str) -> str:
     """American Soundex: names that sound alike share a code (Robert, Rupert
@@ -264,7 +267,9 @@ def blocking_keys(f: MatchFields) -> list[str]:
         if last:
             keys.append(f"pl:{f.postcode}:{last[:2]}")
     if last and f.address:
-        keys.append(f"al:{f.address[:6]}:{last[0]}")
+        street = _FLAT_RE.sub("", f.address).split()[:2]
+        if street:
+            keys.append(f"al:{' '.join(street)}:{last[0]}")
     for i, value in enumerate(f.extra):
         if value:
             keys.append(f"x{i}:{value}")

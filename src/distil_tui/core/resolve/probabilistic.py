@@ -27,6 +27,9 @@ from distil_tui.core.resolve.model import TF_FIELDS, FSModel, Levels, estimate_u
 # A key filed under more records than this is too common to compare them all
 # (a shared surname code in one postcode): other keys must find the match.
 MAX_BLOCK = 50
+# Name-only keys are the loosest (every John Smith): a common name must be
+# found through date of birth, postcode or address instead.
+MAX_NAME_BLOCK = 20
 MIN_TF_SAMPLE = 1000
 # EM needs enough pairs to tell matches from non-matches.
 MIN_TRAINING_PAIRS = 500
@@ -104,7 +107,7 @@ def match(
     stored_by_id: dict[int, Candidate] = {}
     for key, members in keyed.items():
         olds = stored_by_key.get(key, [])
-        if len(members) + len(olds) > MAX_BLOCK:
+        if len(members) + len(olds) > (MAX_NAME_BLOCK if key.startswith("n:") else MAX_BLOCK):
             continue
         for x in range(len(members)):
             for y in range(x + 1, len(members)):
