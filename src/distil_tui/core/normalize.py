@@ -101,7 +101,7 @@ def email_identifier(value: object) -> str | None:
 
 
 _E164_SEEN: dict[tuple[str, str], str | None] = {}
-_E164_CACHE_LIMIT = 200_000
+_E164_CACHE_LIMIT = 1_000_000
 
 
 def phone_identifier(value: str | None, region: str = "GB") -> str | None:
