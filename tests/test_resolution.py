@@ -189,11 +189,10 @@ def test_family_computer_keeps_two_people_apart(store, write):
     assert not together(store, ("shop", "S1"), ("shop", "S2"))
     assert together(store, ("shop", "S1"), ("web", "identify:pc:S1"))
     assert together(store, ("shop", "S2"), ("web", "identify:pc:S2"))
-    # Whose were the anonymous page views?  Nobody can tell: they wait for review.
-    assert not together(store, ("shop", "S1"), ("web", "pc"))
-    assert not together(store, ("shop", "S2"), ("web", "pc"))
-    assert sorted(c.reason for c in list_candidates(store)) == ["ambiguous", "both_identified"]
-    assert s.candidates_created == 2
+    # The browser's anonymous history goes with the first to sign in on it.
+    assert together(store, ("shop", "S1"), ("web", "pc"))
+    assert [c.reason for c in list_candidates(store)] == ["both_identified"]
+    assert s.candidates_created == 1
 
 
 def test_a_value_many_people_share_is_generic(store, write):

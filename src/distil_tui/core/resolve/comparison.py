@@ -39,8 +39,7 @@ def match_fields(values: dict[str, str], extra_fields: tuple[str, ...] = (), reg
     dob = _dob_digits(values.get("date_of_birth"))
     postcode = values.get("postcode")
     address = " ".join(v for v in (values.get("address_line_1"), values.get("address_line_2")) if v)
-    # Imports store a valid number in E.164 and anything else as written:
-    # only the former compares, and it needs no parsing again.
+    # Imports store a valid number in E.164, which needs no parsing again.
     phone = values.get("mobile_phone_no")
     return MatchFields(
         first=first_name_key(values.get("first_name")),
@@ -50,7 +49,7 @@ def match_fields(values: dict[str, str], extra_fields: tuple[str, ...] = (), reg
         town=norm.fold(values.get("town")),
         address=norm.fold(address) or None,
         email=norm.email_identifier(values.get("email_address")),
-        phone=phone if phone and _E164_RE.match(phone) else None,
+        phone=(phone if _E164_RE.match(phone) else norm.phone_identifier(phone, region)) if phone else None,
         extra=tuple(norm.fold(values.get(name)) for name in extra_fields),
     )
 
