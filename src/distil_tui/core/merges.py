@@ -181,6 +181,15 @@ def undo(store: Store, merge_id: int) -> int:
             select(T_RETIRED.c.customer_id).where(T_RETIRED.c.tracking_id == m["retired_tracking_id"])
         ).scalar_one()
         now = store.now()
+        later = conn.execute(
+            select(T_MERGE.c.id).where(
+                T_MERGE.c.id > merge_id, T_MERGE.c.action == "merge", T_MERGE.c.undone_by_id.is_(None),
+                T_MERGE.c.surviving_tracking_id.in_([m["surviving_tracking_id"], m["retired_tracking_id"]]),
+            ).order_by(T_MERGE.c.id.desc())
+        ).all()
+        if later:
+            ids = ", ".join(f"#{r[0]}" for r in later)
+            raise MergeError(f"merge #{merge_id} has later merges into the same customer; undo {ids} first")
         current = _members(conn, survivor)
         if not retired_side & set(current):
             raise MergeError(f"the records of merge #{merge_id} have moved on; undo the later merges first")

@@ -181,6 +181,7 @@ def name_display(value: object) -> str | None:
     return clean(value)
 
 
+_TRAILING_TIME_RE = re.compile(r"\s+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
 _NUMERIC_DATE_RE = re.compile(r"^(\d{1,4})[-/.](\d{1,2})[-/.](\d{1,4})$|^(\d{4})(\d{2})(\d{2})$")
 _DATE_FORMATS_DAY_FIRST = (
     "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y",
@@ -202,6 +203,7 @@ def date_value(value: object, *, day_first: bool = True) -> str | None:
     text = _SPACE_RE.sub(" ", text).strip()
     if "T" in text and len(text) > 10:
         text = text.split("T", 1)[0]
+    text = _TRAILING_TIME_RE.sub("", text)  # "1956-09-30 00:00:00", as exports write it
     m = _NUMERIC_DATE_RE.match(text)
     if m:  # the common forms, without strptime's exceptions
         a, b, c = m.group(1, 2, 3) if m.group(1) else m.group(4, 5, 6)

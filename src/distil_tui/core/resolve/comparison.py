@@ -39,7 +39,6 @@ def match_fields(values: dict[str, str], extra_fields: tuple[str, ...] = (), reg
     dob = _dob_digits(values.get("date_of_birth"))
     postcode = values.get("postcode")
     address = " ".join(v for v in (values.get("address_line_1"), values.get("address_line_2")) if v)
-    # Imports store a valid number in E.164, which needs no parsing again.
     phone = values.get("mobile_phone_no")
     return MatchFields(
         first=first_name_key(values.get("first_name")),
@@ -49,7 +48,7 @@ def match_fields(values: dict[str, str], extra_fields: tuple[str, ...] = (), reg
         town=norm.fold(values.get("town")),
         address=norm.fold(address) or None,
         email=norm.email_identifier(values.get("email_address")),
-        phone=(phone if _E164_RE.match(phone) else norm.phone_identifier(phone, region)) if phone else None,
+        phone=norm.phone_identifier(phone, region) if phone else None,
         extra=tuple(norm.fold(values.get(name)) for name in extra_fields),
     )
 
@@ -223,7 +222,6 @@ def field_values(fields: MatchFields) -> tuple[str | None, ...]:
 # -- blocking ------------------------------------------------------------
 
 
-_E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
 _FLAT_RE = re.compile(r"^(?:flat|apartment|apt|unit|room)\s+\S+?,?\s+")
 
 
