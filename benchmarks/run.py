@@ -19,6 +19,7 @@ import argparse
 import platform
 import resource
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -87,11 +88,11 @@ def main() -> int:
         print()
         steady_state(args.steady_records)
     if not args.no_linkage:
-        print()
-        sys.path.insert(0, str(Path(__file__).parent))
-        import linkage
-
-        return linkage.main(["--no-splink"] if args.no_splink else [])
+        # A process of its own: timings after the big runs above would carry
+        # their heap and caches.
+        print(flush=True)
+        command = [sys.executable, str(Path(__file__).with_name("linkage.py"))]
+        return subprocess.call(command + (["--no-splink"] if args.no_splink else []))
     return 0
 
 
