@@ -209,3 +209,13 @@ def test_approved_probabilistic_candidates_are_labelled_matches_for_training(sto
         (levels,) = applier._approved_levels(comparisons(()))
     assert levels[0] == 1 and levels[2] == 0  # first name close, date of birth exact
     assert levels[1] is None  # no evidence on last name
+
+
+def test_an_undone_approval_is_no_longer_a_label(store, write):
+    imp(store, write, "a.csv", HOUSEHOLD, "shop", id_column="id")
+    (cand,) = list_candidates(store)
+    merge_id = approve(store, cand.candidate_id)
+    undo(store, merge_id)
+    (decided,) = list_candidates(store, pending_only=False)
+    assert decided.status == "undone"
+    assert not together(store, ("shop", "S1"), ("shop", "S2"))

@@ -220,6 +220,13 @@ def undo(store: Store, merge_id: int) -> int:
             conn.execute(T_RETIRED.update().where(T_RETIRED.c.tracking_id.in_(found)).values(customer_id=restored))
             tids |= found
         _never_merge(conn, min(surviving_side), min(retired_side), now, f"undo of merge #{merge_id}")
+        # An approval that is undone no longer counts as a labelled match.
+        sides = surviving_side | retired_side
+        conn.execute(
+            T_CANDIDATE.update().where(
+                T_CANDIDATE.c.status == "approved",
+                T_CANDIDATE.c.record_a_id.in_(sides), T_CANDIDATE.c.record_b_id.in_(sides),
+            ).values(status="undone", decided_at=now))
         undo_id = conn.execute(T_MERGE.insert().values(
             created_at=now, action="undo", rule=m["rule"], surviving_customer_id=survivor,
             surviving_tracking_id=_tracking_id(conn, survivor), retired_tracking_id=restored_tid,
