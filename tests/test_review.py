@@ -219,3 +219,36 @@ def test_an_undone_approval_is_no_longer_a_label(store, write):
     (decided,) = list_candidates(store, pending_only=False)
     assert decided.status == "undone"
     assert not together(store, ("shop", "S1"), ("shop", "S2"))
+
+
+def test_each_record_says_why_it_joined_its_customer(store, write, tmp_path):
+    imp(store, write, "crm.csv", CRM, "crm", id_column="contact_id")
+    imp(store, write, "shop.csv", SHOP, "shop", id_column="customer_id")
+    imp(store, write, "news.csv", "email,first_name\nbo@x.org,Mary\n", "news")
+    imp(store, write, "more.csv", "id,email,first_name,last_name\nM1,bo@x.org,Mary,Smith\n", "more",
+        id_column="id")
+    sources = {(s.source, s.source_key): s.joined_by for s in get_profile(store, "crm:C1").sources}
+    assert sources[("crm", "C1")] is None  # it founded the customer
+    assert sources[("shop", "S1")].startswith("probability ")
+    assert "date_of_birth exact" in sources[("shop", "S1")]
+    mary = {(s.source, s.source_key): s.joined_by for s in get_profile(store, "bo@x.org").sources}
+    assert mary == {("news", "2"): None, ("more", "M1"): "shared email_address bo@x.org"}
+
+
+def test_a_version_1_store_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    from distil_tui.core.schema import SCHEMA_VERSION
+    from distil_tui.core.store import Store
+
+    path = tmp_path / "old.db"
+    Store(f"sqlite:///{path}").close()
+    con = sqlite3.connect(path)  # make it look like a version 1 store
+    con.execute("ALTER TABLE source_record DROP COLUMN link")
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    store = Store(f"sqlite:///{path}")
+    with store.read() as conn:
+        assert store.meta_get(conn, "schema_version") == str(SCHEMA_VERSION)
+        assert "link" in {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(source_record)")}

@@ -229,6 +229,14 @@ def _add_visitors(records: dict[str, ParsedRecord], events: list[ParsedEvent]) -
             records[r.source_key] = r
 
 
+def _link(union) -> str:
+    """Why a new record joined its customer, for the record's ``link``."""
+    if union is None:
+        return "{}"
+    return _dumps({"rule": union.kind, "probability": union.probability,
+                   "evidence": union.evidence or {union.kind: union.value}})
+
+
 def _facts(record: ParsedRecord) -> RecordFacts:
     return RecordFacts(0, record.kind, record.first_seen, record.last_seen, record.values)
 
@@ -646,6 +654,7 @@ class _Apply:
                 "customer_id": cid, "import_run_id": self.run_id, "file": str(self.path),
                 "line": rec.line, "first_seen": rec.first_seen, "last_seen": rec.last_seen,
                 "attributes": _dumps(rec.values), "raw": _dumps(rec.raw),
+                "link": _link(linker.joined_by.get(("r", idx))),
             })
             ident_rows.extend({"record_id": rid, "kind": k, "value": v} for k, v in rec.identifiers)
             records_of.setdefault(cid, []).append(

@@ -90,6 +90,7 @@ class SourceRecordView:
     first_seen: str | None
     last_seen: str | None
     values: tuple[tuple[str, str], ...]
+    joined_by: str | None = None  # why it joined its customer; None if it founded it
 
 
 @dataclass(frozen=True)

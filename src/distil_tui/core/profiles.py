@@ -15,6 +15,7 @@ from distil_tui.core.models import (
     MergeView,
     SourceRecordView,
     evidence_items,
+    explain,
 )
 from distil_tui.core.schema import T_CUSTOMER, T_EVENT, T_IDENT, T_MERGE, T_RECORD, T_RETIRED
 from distil_tui.core.store import Store
@@ -88,6 +89,7 @@ def load_profile(conn: Connection, customer_id: int, *, resolved_from: str | Non
             source=r["source"], source_key=r["source_key"], kind=r["kind"], file=r["file"],
             line=r["line"], first_seen=r["first_seen"], last_seen=r["last_seen"],
             values=tuple((k, str(v)) for k, v in json.loads(r["attributes"]).items()),
+            joined_by=_joined_by(r["link"]),
         )
         for r in records
     )
@@ -144,6 +146,13 @@ def load_profile(conn: Connection, customer_id: int, *, resolved_from: str | Non
         retired_tracking_ids=retired,
         resolved_from=resolved_from,
     )
+
+
+def _joined_by(link: str) -> str | None:
+    data = json.loads(link)
+    if not data:
+        return None
+    return explain(data["rule"], data.get("probability"), evidence_items(json.dumps(data["evidence"])))
 
 
 def merge_view(m) -> MergeView:

@@ -17,7 +17,7 @@ from typing import Optional
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Meta(SQLModel, table=True):
@@ -93,6 +93,10 @@ class SourceRecord(SQLModel, table=True):
     last_seen: Optional[str] = None
     attributes: str = "{}"
     raw: str = "{}"
+    # Why the record joined the customer it was first put in: the shared
+    # identifier, or the probability and per-field evidence.  Empty for a
+    # record that founded its customer.
+    link: str = "{}"
 
 
 class Identifier(SQLModel, table=True):

@@ -90,6 +90,15 @@ class Store:
                     Meta.__table__.insert(),
                     [{"key": "schema_version", "value": str(SCHEMA_VERSION)}],
                 )
+            else:
+                self._migrate(conn, version)
+
+    def _migrate(self, conn: Connection, version: int) -> None:
+        """Bring an older store up to SCHEMA_VERSION, one step at a time."""
+        if version < 2:
+            conn.exec_driver_sql("ALTER TABLE source_record ADD COLUMN link VARCHAR NOT NULL DEFAULT '{}'")
+        if version < SCHEMA_VERSION:
+            self.meta_set(conn, "schema_version", str(SCHEMA_VERSION))
 
     @property
     def display_name(self) -> str:

@@ -93,6 +93,9 @@ class Linker:
         self.unions: list[Union] = []
         self.held: list[HeldLink] = []
         self.generic_values: set[tuple[str, str]] = set()
+        # Node -> the union that first brought it (as the first member of the
+        # absorbed cluster) into another cluster: why a record joined.
+        self.joined_by: dict[Hashable, Union] = {}
 
     def add(self, node: Hashable, facts: NodeFacts) -> None:
         self._parent[node] = node
@@ -214,7 +217,9 @@ class Linker:
         # records, so the oldest customer survives.
         if cb.members[0] < ca.members[0]:
             ra, rb, ca, cb = rb, ra, cb, ca
-        self.unions.append(Union(ca.members[0], cb.members[0], kind, value, probability, evidence))
+        union = Union(ca.members[0], cb.members[0], kind, value, probability, evidence)
+        self.unions.append(union)
+        self.joined_by.setdefault(cb.members[0], union)
         self._parent[rb] = ra
         ca.identifiers |= cb.identifiers
         ca.names |= cb.names

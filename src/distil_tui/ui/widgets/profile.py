@@ -238,6 +238,9 @@ def _sources(profile: CustomerProfile) -> Table:
             literal(record.kind, style="dim"),
             literal(location),
         )
+        if record.joined_by:
+            # Why this record is part of the customer, in the widest column.
+            table.add_row(Text(""), Text(""), Text("joined by", style="dim"), literal(record.joined_by))
     return table
 
 
