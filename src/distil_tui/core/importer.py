@@ -488,14 +488,14 @@ class _Apply:
             for idx, f in fields.items() for key in blocking_keys(f)
         ]
         extra = self.resolution.extra_fields
-        if updated:
-            ids = [old.id for old, _r, _a in updated]
-            for chunk in _chunks(ids):
-                self.conn.execute(T_BLOCK.delete().where(T_BLOCK.c.record_id.in_(chunk)))
-            for old, rec, _a in updated:
-                if rec.kind != "visitor":
-                    rows.extend({"key": key, "record_id": old.id}
-                                for key in blocking_keys(match_fields(rec.values, extra, self.region)))
+        for old, rec, _a in updated:
+            if rec.kind == "visitor":
+                continue
+            before = set(blocking_keys(match_fields(old.values, extra, self.region)))
+            after = set(blocking_keys(match_fields(rec.values, extra, self.region)))
+            for key in sorted(before - after):
+                self.conn.execute(T_BLOCK.delete().where(T_BLOCK.c.key == key, T_BLOCK.c.record_id == old.id))
+            rows.extend({"key": key, "record_id": old.id} for key in sorted(after - before))
         for chunk in _chunks(rows, 5000):
             bulk_insert(self.conn, T_BLOCK, list(chunk))
 

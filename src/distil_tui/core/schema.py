@@ -197,14 +197,14 @@ class NeverMerge(SQLModel, table=True):
 
 class BlockKey(SQLModel, table=True):
     """Blocking keys of a source record: probabilistic matching compares a
-    new record with the stored records that share one of its keys."""
+    new record with the stored records that share one of its keys.  One
+    B-tree on (key, record_id) serves both look-ups by key and removals."""
 
     __tablename__ = "block_key"
-    __table_args__ = (Index("ix_block_key_key", "key"),)
+    __table_args__ = {"sqlite_with_rowid": False}
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    key: str
-    record_id: int = Field(foreign_key="source_record.id", index=True)
+    key: str = Field(primary_key=True)
+    record_id: int = Field(primary_key=True, foreign_key="source_record.id")
 
 
 # The tables as SQLAlchemy Core objects, for the bulk and read paths.
