@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from distil_tui import __version__, settings
+from distil_tui.core.merges import MergeError
 from distil_tui.core.models import CustomerProfile, ImportProgress, ImportSummary, evidence_json, explain
 from distil_tui.core.store import Store, StoreError
 
@@ -27,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except StoreError as exc:
+    except (StoreError, MergeError) as exc:
         print(f"distil-tui: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -212,13 +213,9 @@ def _cmd_merges(args: argparse.Namespace) -> int:
 
 
 def _cmd_approve(args: argparse.Namespace) -> int:
-    from distil_tui.core.merges import MergeError, approve
+    from distil_tui.core.merges import approve
 
-    try:
-        merge_id = approve(_store(args), args.candidate_id)
-    except MergeError as exc:
-        print(f"distil-tui: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    merge_id = approve(_store(args), args.candidate_id)
     if merge_id is None:
         print(f"candidate #{args.candidate_id} approved; its records were already one customer")
     else:
@@ -227,25 +224,17 @@ def _cmd_approve(args: argparse.Namespace) -> int:
 
 
 def _cmd_reject(args: argparse.Namespace) -> int:
-    from distil_tui.core.merges import MergeError, reject
+    from distil_tui.core.merges import reject
 
-    try:
-        reject(_store(args), args.candidate_id)
-    except MergeError as exc:
-        print(f"distil-tui: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    reject(_store(args), args.candidate_id)
     print(f"candidate #{args.candidate_id} rejected: these records will not be merged automatically")
     return EXIT_OK
 
 
 def _cmd_undo(args: argparse.Namespace) -> int:
-    from distil_tui.core.merges import MergeError, undo
+    from distil_tui.core.merges import undo
 
-    try:
-        undo_id = undo(_store(args), args.merge_id)
-    except MergeError as exc:
-        print(f"distil-tui: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    undo_id = undo(_store(args), args.merge_id)
     print(f"merge #{args.merge_id} undone (recorded as #{undo_id})")
     return EXIT_OK
 
