@@ -410,12 +410,12 @@ class _Apply:
                 )
                 for rid, cid, values in rows:
                     loaded[rid] = Candidate(rid, ("c", cid), match_fields(json.loads(values), extra, self.region))
-            missing = sorted({c.node[1] for c in loaded.values()} - set(customer_records))
-            if missing:
-                more = self._load_customer_records(missing)
-                customer_records.update(more)
-                self._add_customer_nodes(linker, customer_records, missing)
             return [(k, loaded[rid]) for k, rids in by_key.items() for rid in rids]
+
+        def same_cluster(a, b) -> bool:
+            # A stored customer the linker has not met yet is in no cluster
+            # of this import.
+            return a in linker and b in linker and linker.find(a) == linker.find(b)
 
         def population() -> list[MatchFields]:
             sample = list(fields.values())
@@ -429,7 +429,7 @@ class _Apply:
             extra_fields=extra,
             stored_candidates=stored_candidates,
             population=population,
-            same_cluster=lambda a, b: linker.find(a) == linker.find(b),
+            same_cluster=same_cluster,
             stored_model=stored_model,
             stored_records=self._stored_record_count(),
             min_probability=settings.review_probability,
@@ -437,6 +437,13 @@ class _Apply:
         )
         if model.trained_on and model is not stored_model:
             self.store.meta_set(conn, MODEL_KEY, model.to_json())
+        # Only the stored customers that scored are loaded whole, for the
+        # protections and, should they merge, their attributes.
+        missing = sorted({n[1] for p in pairs for n in (p.left, p.right)
+                          if n[0] == "c" and n[1] not in customer_records})
+        if missing:
+            customer_records.update(self._load_customer_records(missing))
+            self._add_customer_nodes(linker, customer_records, missing)
         linker.link_scored(pairs, auto=settings.auto_merge_probability,
                            review=settings.review_probability, max_size=settings.max_auto_cluster_size)
         return fields

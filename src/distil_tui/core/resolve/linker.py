@@ -110,6 +110,9 @@ class Linker:
         cluster.identifiers |= identifiers
         cluster.names |= names
 
+    def __contains__(self, node: Hashable) -> bool:
+        return node in self._parent
+
     def find(self, node: Hashable) -> Hashable:
         parent = self._parent
         root = node
