@@ -208,7 +208,6 @@ class BlockKey(SQLModel, table=True):
 
 
 # The tables as SQLAlchemy Core objects, for the bulk and read paths.
-T_META = Meta.__table__
 T_RUN = ImportRun.__table__
 T_CUSTOMER = Customer.__table__
 T_RECORD = SourceRecord.__table__

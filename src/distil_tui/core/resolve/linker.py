@@ -13,7 +13,7 @@ value order, so that the outcome does not depend on the order of rows.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 from distil_tui.core.resolve.names import NameKey, any_compatible
@@ -92,7 +92,6 @@ class Linker:
         self._clusters: dict[Hashable, _Cluster] = {}
         self.unions: list[Union] = []
         self.held: list[HeldLink] = []
-        self.generic_values: set[tuple[str, str]] = set()
         # Node -> the union that first brought it (as the first member of the
         # absorbed cluster) into another cluster: why a record joined.
         self.joined_by: dict[Hashable, Union] = {}
@@ -124,9 +123,6 @@ class Linker:
 
     def members(self, node: Hashable) -> list[Hashable]:
         return self._clusters[self.find(node)].members
-
-    def roots(self) -> Iterable[Hashable]:
-        return (n for n in self._parent if self._parent[n] == n)
 
     def link_groups(self, groups: dict[tuple[str, str], Sequence[Hashable]]) -> None:
         """``groups`` maps each identifier (kind, value) to the nodes holding
@@ -183,7 +179,6 @@ class Linker:
             if len(held_here) < MAX_HELD_PER_VALUE:
                 held_here.append(HeldLink(held[0], node, kind, value, held[1]))
         if people >= self.protections.generic_after:
-            self.generic_values.add((kind, value))
             held_here = [
                 HeldLink(h.left, h.right, h.kind, h.value, "generic_value") for h in held_here
             ]
