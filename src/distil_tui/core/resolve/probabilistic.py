@@ -29,7 +29,7 @@ from distil_tui.core.resolve.model import TF_FIELDS, FSModel, Levels, estimate_u
 MAX_BLOCK = 50
 # Name-only keys are the loosest (every John Smith): a common name must be
 # found through date of birth, postcode or address instead.
-MAX_NAME_BLOCK = 20
+MAX_NAME_BLOCK = 8
 MIN_TF_SAMPLE = 1000
 # EM needs enough pairs to tell matches from non-matches.
 MIN_TRAINING_PAIRS = 500
