@@ -252,3 +252,29 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path):
     with store.read() as conn:
         assert store.meta_get(conn, "schema_version") == str(SCHEMA_VERSION)
         assert "link" in {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(source_record)")}
+
+
+def test_pending_candidates_are_rescored_with_a_newly_trained_model(store, write):
+    from distil_tui.core.importer import _Apply
+    from distil_tui.core.resolve.comparison import comparisons
+    from distil_tui.core.resolve.model import FSModel
+    from distil_tui.core.resolve.settings import ResolutionSettings
+    from distil_tui.core.schema import T_CANDIDATE
+
+    imp(store, write, "a.csv", "id,first_name\n1,Ann\n2,Ann\n", "s", id_column="id")
+    evidence = {"first_name": {"values": ["ann", "ann"], "level": "exact", "weight": 1.0},
+                "date_of_birth": {"values": ["19800101", "19800101"], "level": "exact", "weight": 1.0}}
+    model = FSModel.untrained(comparisons(()))
+    with store.write() as conn:
+        conn.execute(T_CANDIDATE.insert().values(
+            created_at="2026-01-01T00:00:00Z", record_a_id=1, record_b_id=2, probability=0.5,
+            reason="probability_band", evidence=json.dumps(evidence), status="pending"))
+        applier = _Apply(store, conn, "s", write("x.csv", "id\n"), "csv", ResolutionSettings(), "GB",
+                         lambda _p: None, lambda: None)
+        applier._rescore_pending(model)
+    (cand,) = list_candidates(store)
+    levels = (0, None, 0) + (None,) * 5
+    values = ("ann", None, "19800101") + (None,) * 5
+    assert cand.probability == pytest.approx(model.probability(model.fast_weight(levels, values)))
+    detail = json.loads(dict(cand.evidence)["date_of_birth"])
+    assert detail["weight"] == pytest.approx(round(model.field_weights(levels, values)[2], 3))

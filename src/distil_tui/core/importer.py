@@ -437,6 +437,7 @@ class _Apply:
         )
         if model.trained_on and model is not stored_model:
             self.store.meta_set(conn, MODEL_KEY, model.to_json())
+            self._rescore_pending(model)
         # Only the stored customers that scored are loaded whole, for the
         # protections and, should they merge, their attributes.
         missing = sorted({n[1] for p in pairs for n in (p.left, p.right)
@@ -447,6 +448,39 @@ class _Apply:
         linker.link_scored(pairs, auto=settings.auto_merge_probability,
                            review=settings.review_probability, max_size=settings.max_auto_cluster_size)
         return fields
+
+    def _rescore_pending(self, model: FSModel) -> None:
+        """Weigh the probabilistic candidates still waiting for review with
+        the model just trained (reviewers' approvals among its labels), so
+        that the queue's order follows what has been learnt."""
+        index = {c.name: (i, {level: j for j, level in enumerate(c.levels)})
+                 for i, c in enumerate(model.comparisons)}
+        rows = self.conn.execute(
+            select(T_CANDIDATE.c.id, T_CANDIDATE.c.evidence).where(
+                T_CANDIDATE.c.status == "pending", T_CANDIDATE.c.probability.is_not(None))
+        ).all()
+        updates = []
+        for cid, text in rows:
+            evidence = json.loads(text)
+            levels: list[int | None] = [None] * len(model.comparisons)
+            values: list[str | None] = [None] * len(model.comparisons)
+            for name, detail in evidence.items():
+                if name in index and isinstance(detail, dict):
+                    i, by_name = index[name]
+                    levels[i] = by_name.get(detail["level"])
+                    values[i] = detail["values"][0]
+            weights = model.field_weights(tuple(levels), values)
+            for name, detail in evidence.items():
+                if name in index and isinstance(detail, dict) and weights[index[name][0]] is not None:
+                    detail["weight"] = round(weights[index[name][0]], 3)
+            probability = model.probability(model.fast_weight(tuple(levels), values))
+            updates.append({"cid": cid, "p": probability, "e": _dumps(evidence)})
+        if updates:
+            self.conn.execute(
+                T_CANDIDATE.update().where(T_CANDIDATE.c.id == bindparam("cid"))
+                .values(probability=bindparam("p"), evidence=bindparam("e")),
+                updates,
+            )
 
     def _approved_levels(self, comps) -> list[tuple[int | None, ...]]:
         """Comparison levels of the probabilistic candidates reviewers
