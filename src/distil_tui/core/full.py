@@ -21,19 +21,16 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from distil_tui.core import tracking
-from distil_tui.core.merges import _dumps, merge_customers, refresh_customers
+from distil_tui.core.merges import merge_customers, refresh_customers
 from distil_tui.core.models import ImportProgress
 from distil_tui.core.resolve import probabilistic
-from distil_tui.core.resolve.comparison import comparisons, match_fields
+from distil_tui.core.resolve.comparison import match_fields
 from distil_tui.core.resolve.linker import Linker, NodeFacts
-from distil_tui.core.resolve.model import FSModel
 from distil_tui.core.resolve.settings import ResolutionSettings
 from distil_tui.core.resolve.survivorship import RecordFacts, name_keys
 from distil_tui.core.schema import T_CANDIDATE, T_CUSTOMER, T_IDENT, T_NEVER, T_RECORD
-from distil_tui.core.store import Store, bulk_insert
+from distil_tui.core.store import Store, bulk_insert, json_text
 from distil_tui.settings import default_region
-
-MODEL_KEY = "fs_model"
 
 
 @dataclass(frozen=True)
@@ -94,12 +91,11 @@ def resolve_full(store: Store, *, resolution: ResolutionSettings | None = None,
         extra = settings.extra_fields
         fields = [(("r", rid), f) for rid, _cid, kind, _attrs in records
                   if kind != "visitor" and not (f := match_fields(values[rid], extra, region)).is_empty()]
-        stored_text = store.meta_get(conn, MODEL_KEY)
         pairs, model = probabilistic.match(
             fields, extra_fields=extra, stored_candidates=lambda _keys: [],
             population=lambda: [f for _n, f in fields],
             same_cluster=lambda a, b: linker.find(a) == linker.find(b),
-            stored_model=FSModel.from_json(stored_text, comparisons(extra)) if stored_text else None,
+            stored_model=probabilistic.load_model(store, conn, extra),
             stored_records=0, min_probability=settings.review_probability,
         )
         linker.link_scored(pairs, auto=settings.auto_merge_probability,
@@ -176,7 +172,7 @@ def _held_candidates(conn: Connection, now: str, linker: Linker, target, cluster
         pending.add(pair)
         out.append({
             "created_at": now, "record_a_id": a, "record_b_id": b, "probability": held.probability,
-            "reason": held.reason, "evidence": _dumps(held.evidence or {held.kind: held.value}),
+            "reason": held.reason, "evidence": json_text(held.evidence or {held.kind: held.value}),
             "status": "pending", "import_run_id": None,
         })
     bulk_insert(conn, T_CANDIDATE, out)

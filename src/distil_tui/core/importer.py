@@ -31,15 +31,15 @@ from distil_tui.core.ingest.readers import (
     read_jsonl,
     read_text,
 )
-from distil_tui.core.merges import merge_customers
+from distil_tui.core.merges import customer_row, merge_customers, write_customer_attributes
 from distil_tui.core.models import ImportProgress, ImportSummary, Rejection
 from distil_tui.core.resolve import probabilistic
 from distil_tui.core.resolve.comparison import MatchFields, blocking_keys, comparisons, match_fields
 from distil_tui.core.resolve.linker import Linker, NodeFacts
 from distil_tui.core.resolve.model import FSModel
-from distil_tui.core.resolve.probabilistic import MAX_BLOCK, Candidate
+from distil_tui.core.resolve.probabilistic import MAX_BLOCK, Candidate, levels_from_evidence
 from distil_tui.core.resolve.settings import ResolutionSettings
-from distil_tui.core.resolve.survivorship import RecordFacts, customer_attributes, name_keys
+from distil_tui.core.resolve.survivorship import RecordFacts, name_keys
 from distil_tui.core.schema import (
     T_BLOCK,
     T_CANDIDATE,
@@ -51,14 +51,13 @@ from distil_tui.core.schema import (
     T_RECORD,
     T_RUN,
 )
-from distil_tui.core.store import Store, bulk_insert
+from distil_tui.core.store import Store, bulk_insert, json_text
 from distil_tui.settings import default_region
 
 FORMATS = ("auto", "csv", "jsonl", "events")
 CHUNK = 500  # values per IN (...) list: well under every backend's limit
 KEY_CHUNK = 5000  # blocking keys per look-up: many short strings, few round trips
 MAX_REJECTIONS_KEPT = 50
-MODEL_KEY = "fs_model"  # the trained Fellegi-Sunter model, in the meta table
 
 
 ProgressCallback = Callable[[ImportProgress], None]
@@ -233,7 +232,7 @@ def _link(union) -> str:
     """Why a new record joined its customer, for the record's ``link``."""
     if union is None:
         return "{}"
-    return _dumps({"rule": union.kind, "probability": union.probability,
+    return json_text({"rule": union.kind, "probability": union.probability,
                    "evidence": union.evidence or {union.kind: union.value}})
 
 
@@ -255,10 +254,6 @@ def _max(a: str | None, b: str | None) -> str | None:
 def _chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 class _Apply:
@@ -283,7 +278,7 @@ class _Apply:
             T_RUN.insert().values(
                 source=self.source, file=str(self.path), format=self.fmt, started_at=self.now,
                 records_read=batch.rows_read, records_rejected=len(batch.rejections),
-                rejections=_dumps([r.__dict__ for r in batch.rejections[:MAX_REJECTIONS_KEPT]]),
+                rejections=json_text([r.__dict__ for r in batch.rejections[:MAX_REJECTIONS_KEPT]]),
             )
         ).inserted_primary_key[0]
         self.run_id = run_id
@@ -422,8 +417,7 @@ class _Apply:
             sample.extend(self._random_stored_fields(extra, limit=5000))
             return sample
 
-        stored_text = self.store.meta_get(conn, MODEL_KEY)
-        stored_model = FSModel.from_json(stored_text, comparisons(extra)) if stored_text else None
+        stored_model = probabilistic.load_model(self.store, conn, extra)
         pairs, model = probabilistic.match(
             [(("r", idx), f) for idx, f in fields.items()],
             extra_fields=extra,
@@ -436,7 +430,7 @@ class _Apply:
             labelled_matches=self._approved_levels(comparisons(extra)),
         )
         if model.trained_on and model is not stored_model:
-            self.store.meta_set(conn, MODEL_KEY, model.to_json())
+            probabilistic.save_model(self.store, conn, model)
             self._rescore_pending(model)
         # Only the stored customers that scored are loaded whole, for the
         # protections and, should they merge, their attributes.
@@ -453,8 +447,6 @@ class _Apply:
         """Weigh the probabilistic candidates still waiting for review with
         the model just trained (reviewers' approvals among its labels), so
         that the queue's order follows what has been learnt."""
-        index = {c.name: (i, {level: j for j, level in enumerate(c.levels)})
-                 for i, c in enumerate(model.comparisons)}
         rows = self.conn.execute(
             select(T_CANDIDATE.c.id, T_CANDIDATE.c.evidence).where(
                 T_CANDIDATE.c.status == "pending", T_CANDIDATE.c.probability.is_not(None))
@@ -462,19 +454,13 @@ class _Apply:
         updates = []
         for cid, text in rows:
             evidence = json.loads(text)
-            levels: list[int | None] = [None] * len(model.comparisons)
-            values: list[str | None] = [None] * len(model.comparisons)
-            for name, detail in evidence.items():
-                if name in index and isinstance(detail, dict):
-                    i, by_name = index[name]
-                    levels[i] = by_name.get(detail["level"])
-                    values[i] = detail["values"][0]
-            weights = model.field_weights(tuple(levels), values)
-            for name, detail in evidence.items():
-                if name in index and isinstance(detail, dict) and weights[index[name][0]] is not None:
-                    detail["weight"] = round(weights[index[name][0]], 3)
-            probability = model.probability(model.fast_weight(tuple(levels), values))
-            updates.append({"cid": cid, "p": probability, "e": _dumps(evidence)})
+            levels, values = levels_from_evidence(model.comparisons, evidence)
+            weights = model.field_weights(levels, values)
+            for comparison, weight in zip(model.comparisons, weights, strict=True):
+                if weight is not None:
+                    evidence[comparison.name]["weight"] = round(weight, 3)
+            probability = model.probability(model.fast_weight(levels, values))
+            updates.append({"cid": cid, "p": probability, "e": json_text(evidence)})
         if updates:
             self.conn.execute(
                 T_CANDIDATE.update().where(T_CANDIDATE.c.id == bindparam("cid"))
@@ -485,19 +471,11 @@ class _Apply:
     def _approved_levels(self, comps) -> list[tuple[int | None, ...]]:
         """Comparison levels of the probabilistic candidates reviewers
         approved: labelled matches, which refine the model's m."""
-        index = {c.name: {level: i for i, level in enumerate(c.levels)} for c in comps}
-        out = []
         rows = self.conn.execute(
             select(T_CANDIDATE.c.evidence).where(
                 T_CANDIDATE.c.status == "approved", T_CANDIDATE.c.probability.is_not(None))
         )
-        for (text,) in rows:
-            evidence = json.loads(text)
-            out.append(tuple(
-                index[c.name].get(evidence[c.name]["level"]) if c.name in evidence else None
-                for c in comps
-            ))
-        return out
+        return [levels_from_evidence(comps, json.loads(text))[0] for (text,) in rows]
 
     def _stored_record_count(self) -> int:
         return self.conn.execute(
@@ -694,7 +672,7 @@ class _Apply:
                 "id": rid, "source": self.source, "source_key": rec.source_key, "kind": rec.kind,
                 "customer_id": cid, "import_run_id": self.run_id, "file": str(self.path),
                 "line": rec.line, "first_seen": rec.first_seen, "last_seen": rec.last_seen,
-                "attributes": _dumps(rec.values), "raw": _dumps(rec.raw),
+                "attributes": json_text(rec.values), "raw": json_text(rec.raw),
                 "link": _link(linker.joined_by.get(("r", idx))),
             })
             ident_rows.extend({"record_id": rid, "kind": k, "value": v} for k, v in rec.identifiers)
@@ -714,7 +692,7 @@ class _Apply:
                     attributes=bindparam("v"), raw=bindparam("r"), first_seen=bindparam("f"),
                     last_seen=bindparam("l"), import_run_id=self.run_id,
                 ),
-                [{"rid": old.id, "v": _dumps(rec.values), "r": _dumps(rec.raw),
+                [{"rid": old.id, "v": json_text(rec.values), "r": json_text(rec.raw),
                   "f": rec.first_seen, "l": rec.last_seen} for old, rec, _a in updated],
             )
             for old, rec, _a in updated:
@@ -738,7 +716,7 @@ class _Apply:
         # 6. Attributes of every customer that changed.
         changed = set(survivor_of.values()) | {current(old.customer_id) for old, _r, _a in updated}
         changed |= {customer_of_node[("r", i)] for i in range(len(new))} - set(fresh)
-        self._update_customers({current(c) for c in changed}, records_of)
+        write_customer_attributes(conn, {cid: records_of[cid] for cid in {current(c) for c in changed}})
         return {
             "customers_created": len(fresh),
             "merges_made": merges_made,
@@ -756,28 +734,9 @@ class _Apply:
         return found
 
     def _insert_customers(self, fresh: dict[int, str], records_of) -> None:
-        rows = []
-        for cid, tid in fresh.items():
-            row = customer_attributes(records_of[cid])
-            row["custom"] = _dumps(row["custom"])
-            rows.append({"id": cid, "tracking_id": tid, **row})
+        rows = [{"id": cid, "tracking_id": tid, **customer_row(records_of[cid])} for cid, tid in fresh.items()]
         for chunk in _chunks(rows, 5000):
             bulk_insert(self.conn, T_CUSTOMER, list(chunk))
-
-    def _update_customers(self, customer_ids: set[int], records_of) -> None:
-        if not customer_ids:
-            return
-        rows = []
-        for cid in sorted(customer_ids):
-            row = customer_attributes(records_of[cid])
-            row["custom"] = _dumps(row["custom"])
-            rows.append({"cid": cid, **row})
-        columns = [k for k in rows[0] if k != "cid"]
-        stmt = T_CUSTOMER.update().where(T_CUSTOMER.c.id == bindparam("cid")).values(
-            {k: bindparam(k) for k in columns}
-        )
-        for chunk in _chunks(rows, 5000):
-            self.conn.execute(stmt, list(chunk))
 
     def _write_events(self, events: list[ParsedEvent], new, record_id, updated) -> int:
         if not events:
@@ -811,7 +770,7 @@ class _Apply:
                 "source": self.source, "event_key": ev.event_key,
                 "record_id": visitor_id[ev.anonymous_user_id], "import_run_id": self.run_id,
                 "anonymous_user_id": ev.anonymous_user_id, "event_type": ev.event_type,
-                "occurred_at": ev.occurred_at, "properties": _dumps(ev.properties), "line": ev.line,
+                "occurred_at": ev.occurred_at, "properties": json_text(ev.properties), "line": ev.line,
             })
         for chunk in _chunks(rows, 5000):
             bulk_insert(self.conn, T_EVENT, list(chunk))
@@ -849,7 +808,7 @@ class _Apply:
                 "record_b_id": anchor(held.right, held.kind, held.value),
                 "reason": held.reason,
                 "probability": held.probability,
-                "evidence": _dumps(held.evidence or {held.kind: held.value}),
+                "evidence": json_text(held.evidence or {held.kind: held.value}),
                 "status": "pending",
                 "import_run_id": self.run_id,
             })

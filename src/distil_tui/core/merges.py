@@ -9,8 +9,7 @@ before it, and retired Tracking IDs keep resolving.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, select
@@ -27,15 +26,11 @@ from distil_tui.core.schema import (
     T_RECORD,
     T_RETIRED,
 )
-from distil_tui.core.store import Store
+from distil_tui.core.store import Store, json_text
 
 
 class MergeError(Exception):
     """A review or undo that cannot be done; the message says why."""
-
-
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 # -- the primitive -------------------------------------------------------
@@ -52,8 +47,8 @@ def merge_customers(
     values = dict(
         created_at=now, action="merge", rule=rule, surviving_customer_id=keep,
         surviving_tracking_id=keep_tracking_id, retired_tracking_id=gone_tracking_id,
-        evidence=_dumps(evidence), probability=probability, decided_by=decided_by,
-        import_run_id=import_run_id, membership_before=_dumps(membership_before),
+        evidence=json_text(evidence), probability=probability, decided_by=decided_by,
+        import_run_id=import_run_id, membership_before=json_text(membership_before),
     )
     if merge_id is not None:
         values["id"] = merge_id
@@ -67,29 +62,38 @@ def merge_customers(
     return merge_id
 
 
+def customer_row(records: Iterable[RecordFacts]) -> dict[str, object]:
+    """The customer table's columns for a customer made of these records."""
+    row = customer_attributes(records)
+    row["custom"] = json_text(row["custom"])
+    return row
+
+
+def write_customer_attributes(conn: Connection, records_of: Mapping[int, Iterable[RecordFacts]]) -> None:
+    """Store the attributes of these customers, computed from their records."""
+    updates = [{"cid": cid, **customer_row(records)} for cid, records in sorted(records_of.items())]
+    if not updates:
+        return
+    columns = [k for k in updates[0] if k != "cid"]
+    statement = T_CUSTOMER.update().where(T_CUSTOMER.c.id == bindparam("cid")).values(
+        {k: bindparam(k) for k in columns})
+    for start in range(0, len(updates), 5000):
+        conn.execute(statement, updates[start:start + 5000])
+
+
 def refresh_customers(conn: Connection, customer_ids: Iterable[int]) -> None:
     """Recompute the attributes of these customers from their records."""
     ids = sorted(set(customer_ids))
     if not ids:
         return
-    records: dict[int, list[RecordFacts]] = defaultdict(list)
+    records: dict[int, list[RecordFacts]] = {cid: [] for cid in ids}
     rows = conn.execute(
         select(T_RECORD.c.id, T_RECORD.c.customer_id, T_RECORD.c.kind, T_RECORD.c.first_seen,
                T_RECORD.c.last_seen, T_RECORD.c.attributes).where(T_RECORD.c.customer_id.in_(ids))
     )
     for rid, cid, kind, first, last, values in rows:
         records[cid].append(RecordFacts(rid, kind, first, last, json.loads(values)))
-    updates = []
-    for cid in ids:
-        row = customer_attributes(records[cid])
-        row["custom"] = _dumps(row["custom"])
-        updates.append({"cid": cid, **row})
-    columns = [k for k in updates[0] if k != "cid"]
-    conn.execute(
-        T_CUSTOMER.update().where(T_CUSTOMER.c.id == bindparam("cid")).values(
-            {k: bindparam(k) for k in columns}),
-        updates,
-    )
+    write_customer_attributes(conn, records)
 
 
 def _members(conn: Connection, customer_id: int) -> list[int]:
@@ -231,7 +235,7 @@ def undo(store: Store, merge_id: int) -> int:
             created_at=now, action="undo", rule=m["rule"], surviving_customer_id=survivor,
             surviving_tracking_id=_tracking_id(conn, survivor), retired_tracking_id=restored_tid,
             evidence=m["evidence"], probability=m["probability"], decided_by="reviewer",
-            membership_before=_dumps({"surviving": current, "retired": []}),
+            membership_before=json_text({"surviving": current, "retired": []}),
         )).inserted_primary_key[0]
         conn.execute(T_MERGE.update().where(T_MERGE.c.id == merge_id).values(undone_by_id=undo_id))
         refresh_customers(conn, [survivor, restored])

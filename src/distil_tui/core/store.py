@@ -9,6 +9,7 @@ whatever the busy timeout says.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -169,6 +170,12 @@ def _install_sqlite_hooks(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def json_text(value: object) -> str:
+    """JSON as the store keeps it: sorted keys, so that equal values are
+    equal strings; non-ASCII kept as it is."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def bulk_insert(conn: Connection, table, rows: list[dict]) -> None:

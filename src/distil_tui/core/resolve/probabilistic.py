@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from distil_tui.core.resolve.comparison import (
     BASE_COMPARISONS,
     DOB_INDEX,
+    Comparison,
     MatchFields,
     blocking_keys,
     compare,
@@ -55,6 +56,35 @@ class Candidate:
     record_id: int
     node: Hashable
     fields: MatchFields
+
+
+MODEL_KEY = "fs_model"  # the trained model, in the store's meta table
+
+
+def load_model(store, conn, extra_fields: tuple[str, ...]) -> FSModel | None:
+    """The model the store last trained, if it compares these fields."""
+    text = store.meta_get(conn, MODEL_KEY)
+    return FSModel.from_json(text, comparisons(extra_fields)) if text else None
+
+
+def save_model(store, conn, model: FSModel) -> None:
+    store.meta_set(conn, MODEL_KEY, model.to_json())
+
+
+def levels_from_evidence(comps: Sequence[Comparison], evidence: dict) -> tuple[Levels, tuple[str | None, ...]]:
+    """Comparison levels and first-side values of stored per-field evidence,
+    in ``comps`` order; ``None`` for a field the evidence does not cover."""
+    levels: list[int | None] = []
+    values: list[str | None] = []
+    for comparison in comps:
+        detail = evidence.get(comparison.name)
+        if isinstance(detail, dict):
+            levels.append(comparison.levels.index(detail["level"]) if detail["level"] in comparison.levels else None)
+            values.append(detail["values"][0])
+        else:
+            levels.append(None)
+            values.append(None)
+    return tuple(levels), tuple(values)
 
 
 def evidence(model: FSModel, levels: Levels, a: MatchFields, b: MatchFields) -> tuple[float, dict[str, dict]]:
