@@ -51,12 +51,11 @@ from distil_tui.core.schema import (
     T_RECORD,
     T_RUN,
 )
-from distil_tui.core.store import Store, bulk_insert, json_text
+from distil_tui.core.store import Store, bulk_insert, json_text, rows_in
 from distil_tui.settings import default_region
 
 FORMATS = ("auto", "csv", "jsonl", "events")
 CHUNK = 500  # values per IN (...) list: well under every backend's limit
-KEY_CHUNK = 5000  # blocking keys per look-up: many short strings, few round trips
 MAX_REJECTIONS_KEPT = 50
 
 
@@ -390,21 +389,14 @@ class _Apply:
 
         def stored_candidates(keys: list[str]) -> list[tuple[str, Candidate]]:
             by_key: dict[str, list[int]] = defaultdict(list)
-            for chunk in _chunks(keys, KEY_CHUNK):
-                for key, rid in conn.execute(
-                    select(T_BLOCK.c.key, T_BLOCK.c.record_id).where(T_BLOCK.c.key.in_(chunk))
-                ):
-                    by_key[key].append(rid)
+            for key, rid in rows_in(conn, "SELECT key, record_id FROM block_key WHERE key IN ({in})", keys):
+                by_key[key].append(rid)
             by_key = {k: v for k, v in by_key.items() if len(v) <= MAX_BLOCK}
             wanted = sorted({rid for rids in by_key.values() for rid in rids})
             loaded: dict[int, Candidate] = {}
-            for chunk in _chunks(wanted):
-                rows = conn.execute(
-                    select(T_RECORD.c.id, T_RECORD.c.customer_id, T_RECORD.c.attributes)
-                    .where(T_RECORD.c.id.in_(chunk))
-                )
-                for rid, cid, values in rows:
-                    loaded[rid] = Candidate(rid, ("c", cid), match_fields(json.loads(values), extra, self.region))
+            sql = "SELECT id, customer_id, attributes FROM source_record WHERE id IN ({in})"
+            for rid, cid, values in rows_in(conn, sql, wanted):
+                loaded[rid] = Candidate(rid, ("c", cid), match_fields(json.loads(values), extra, self.region))
             return [(k, loaded[rid]) for k, rids in by_key.items() for rid in rids]
 
         def same_cluster(a, b) -> bool:
@@ -515,6 +507,8 @@ class _Apply:
             for key in sorted(before - after):
                 self.conn.execute(T_BLOCK.delete().where(T_BLOCK.c.key == key, T_BLOCK.c.record_id == old.id))
             rows.extend({"key": key, "record_id": old.id} for key in sorted(after - before))
+        # In key order, so that the index B-tree is filled page by page.
+        rows.sort(key=lambda r: (r["key"], r["record_id"]))
         for chunk in _chunks(rows, 5000):
             bulk_insert(self.conn, T_BLOCK, list(chunk))
 
@@ -522,25 +516,17 @@ class _Apply:
 
     def _load_same_keys(self, keys: list[str]) -> dict[str, _Existing]:
         found: dict[str, _Existing] = {}
-        c = T_RECORD.c
-        for chunk in _chunks(keys):
-            rows = self.conn.execute(
-                select(c.id, c.source_key, c.customer_id, c.kind, c.attributes, c.first_seen, c.last_seen)
-                .where(c.source == self.source, c.source_key.in_(chunk))
-            )
-            for rid, key, cid, kind, values, first, last in rows:
-                found[key] = _Existing(rid, cid, kind, json.loads(values), first, last)
+        sql = ("SELECT id, source_key, customer_id, kind, attributes, first_seen, last_seen "
+               "FROM source_record WHERE source = ? AND source_key IN ({in})")
+        for rid, key, cid, kind, values, first, last in rows_in(self.conn, sql, keys, (self.source,)):
+            found[key] = _Existing(rid, cid, kind, json.loads(values), first, last)
         self._attach_identifiers({e.id: e for e in found.values()})
         return found
 
     def _attach_identifiers(self, by_id: dict[int, _Existing]) -> None:
-        for chunk in _chunks(list(by_id)):
-            rows = self.conn.execute(
-                select(T_IDENT.c.record_id, T_IDENT.c.kind, T_IDENT.c.value)
-                .where(T_IDENT.c.record_id.in_(chunk))
-            )
-            for rid, kind, value in rows:
-                by_id[rid].identifiers.add((kind, value))
+        sql = "SELECT record_id, kind, value FROM identifier WHERE record_id IN ({in})"
+        for rid, kind, value in rows_in(self.conn, sql, list(by_id)):
+            by_id[rid].identifiers.add((kind, value))
 
     def _owners(self, idents: list[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[int, int]]]:
         """(kind, value) -> [(record id, customer id)] already in the store."""
@@ -548,15 +534,11 @@ class _Apply:
         for kind, value in idents:
             by_kind[kind].append(value)
         owners: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+        sql = ("SELECT i.value, i.record_id, r.customer_id FROM identifier i "
+               "JOIN source_record r ON r.id = i.record_id WHERE i.kind = ? AND i.value IN ({in})")
         for kind, values in by_kind.items():
-            for chunk in _chunks(values):
-                rows = self.conn.execute(
-                    select(T_IDENT.c.value, T_IDENT.c.record_id, T_RECORD.c.customer_id)
-                    .join(T_RECORD, T_RECORD.c.id == T_IDENT.c.record_id)
-                    .where(T_IDENT.c.kind == kind, T_IDENT.c.value.in_(chunk))
-                )
-                for value, rid, cid in rows:
-                    owners[(kind, value)].append((rid, cid))
+            for value, rid, cid in rows_in(self.conn, sql, values, (kind,)):
+                owners[(kind, value)].append((rid, cid))
         return owners
 
     def _load_customer_records(self, customer_ids: Iterable[int]) -> dict[int, list[_Existing]]:

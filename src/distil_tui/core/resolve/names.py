@@ -94,8 +94,10 @@ def compatible(a: str, b: str) -> bool:
     return a == b or nickname_or_initial(a, b) or JaroWinkler.similarity(a, b) >= TYPO_SIMILARITY
 
 
+@lru_cache(maxsize=65536)
 def first_name_key(value: str | None) -> str | None:
-    """The first word of a first name, folded: 'Mary-Jane' -> 'mary'."""
+    """The first word of a first name, folded: 'Mary-Jane' -> 'mary'.
+    Cached: a customer base has far fewer names than records."""
     key = name_key((value or "").replace("-", " ").split(" ")[0] if value else None)
     return key
 
