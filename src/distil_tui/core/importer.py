@@ -10,7 +10,6 @@ import back, so the store is as it was.
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -51,7 +50,7 @@ from distil_tui.core.schema import (
     T_RECORD,
     T_RUN,
 )
-from distil_tui.core.store import Store, bulk_insert, json_text, rows_in
+from distil_tui.core.store import Store, bulk_insert, json_text, json_value, rows_in
 from distil_tui.settings import default_region
 
 FORMATS = ("auto", "csv", "jsonl", "events")
@@ -270,6 +269,7 @@ class _Apply:
         self.check_cancel = check_cancel
         self.now = store.now()
         self.region = region
+        self.block_keys: dict[int, list[str]] = {}  # new record index -> keys
 
     def run(self, batch: _Batch) -> dict[str, int]:
         conn = self.conn
@@ -342,12 +342,12 @@ class _Apply:
             groups[ident] = list(dict.fromkeys(ordered))
         linker.link_groups(groups)
         self.check_cancel()
-        new_fields = self._match_probabilistically(linker, new, customer_records)
+        self._match_probabilistically(linker, new, customer_records)
         self.check_cancel()
 
         self.report(ImportProgress("writing", 0, len(new)))
         counts = self._write(linker, new, updated, customer_records, owners, batch.events)
-        self._write_block_keys(new_fields, updated)
+        self._write_block_keys(updated)
         conn.execute(
             T_RUN.update().where(T_RUN.c.id == run_id).values(
                 finished_at=self.store.now(),
@@ -373,10 +373,10 @@ class _Apply:
     # -- probabilistic matching ------------------------------------------
 
     def _match_probabilistically(self, linker: Linker, new: list[ParsedRecord],
-                                 customer_records: dict[int, list[_Existing]]) -> dict[int, MatchFields]:
+                                 customer_records: dict[int, list[_Existing]]) -> None:
         """Score the new records against each other and the stored records
-        that share a blocking key; returns the match fields of each new
-        record, by index, for its blocking keys."""
+        that share a blocking key, and link what scores high enough; keeps
+        each new record's blocking keys for writing."""
         settings = self.resolution
         extra = settings.extra_fields
         fields = {
@@ -384,7 +384,7 @@ class _Apply:
             if rec.kind != "visitor" and not (f := match_fields(rec.values, extra, self.region)).is_empty()
         }
         if not fields:
-            return fields
+            return
         conn = self.conn
 
         def stored_candidates(keys: list[str]) -> list[tuple[str, Candidate]]:
@@ -396,7 +396,7 @@ class _Apply:
             loaded: dict[int, Candidate] = {}
             sql = "SELECT id, customer_id, attributes FROM source_record WHERE id IN ({in})"
             for rid, cid, values in rows_in(conn, sql, wanted):
-                loaded[rid] = Candidate(rid, ("c", cid), match_fields(json.loads(values), extra, self.region))
+                loaded[rid] = Candidate(rid, ("c", cid), match_fields(json_value(values), extra, self.region))
             return [(k, loaded[rid]) for k, rids in by_key.items() for rid in rids]
 
         def same_cluster(a, b) -> bool:
@@ -410,8 +410,10 @@ class _Apply:
             return sample
 
         stored_model = probabilistic.load_model(self.store, conn, extra)
+        self.block_keys = {idx: blocking_keys(f) for idx, f in fields.items()}
         pairs, model = probabilistic.match(
             [(("r", idx), f) for idx, f in fields.items()],
+            keys=list(self.block_keys.values()),
             extra_fields=extra,
             stored_candidates=stored_candidates,
             population=population,
@@ -433,7 +435,6 @@ class _Apply:
             self._add_customer_nodes(linker, customer_records, missing)
         linker.link_scored(pairs, auto=settings.auto_merge_probability,
                            review=settings.review_probability, max_size=settings.max_auto_cluster_size)
-        return fields
 
     def _rescore_pending(self, model: FSModel) -> None:
         """Weigh the probabilistic candidates still waiting for review with
@@ -445,7 +446,7 @@ class _Apply:
         ).all()
         updates = []
         for cid, text in rows:
-            evidence = json.loads(text)
+            evidence = json_value(text)
             levels, values = levels_from_evidence(model.comparisons, evidence)
             weights = model.field_weights(levels, values)
             for comparison, weight in zip(model.comparisons, weights, strict=True):
@@ -467,7 +468,7 @@ class _Apply:
             select(T_CANDIDATE.c.evidence).where(
                 T_CANDIDATE.c.status == "approved", T_CANDIDATE.c.probability.is_not(None))
         )
-        return [levels_from_evidence(comps, json.loads(text))[0] for (text,) in rows]
+        return [levels_from_evidence(comps, json_value(text))[0] for (text,) in rows]
 
     def _stored_record_count(self) -> int:
         return self.conn.execute(
@@ -488,16 +489,13 @@ class _Apply:
                 select(T_RECORD.c.attributes).where(T_RECORD.c.id.in_(chunk), T_RECORD.c.kind != "visitor")
             )
             for (values,) in rows:
-                f = match_fields(json.loads(values), extra, self.region)
+                f = match_fields(json_value(values), extra, self.region)
                 if not f.is_empty():
                     out.append(f)
         return out
 
-    def _write_block_keys(self, fields: dict[int, MatchFields], updated) -> None:
-        rows = [
-            {"key": key, "record_id": self.record_ids[idx]}
-            for idx, f in fields.items() for key in blocking_keys(f)
-        ]
+    def _write_block_keys(self, updated) -> None:
+        rows = [(key, self.record_ids[idx]) for idx, keys in self.block_keys.items() for key in keys]
         extra = self.resolution.extra_fields
         for old, rec, _a in updated:
             if rec.kind == "visitor":
@@ -506,11 +504,11 @@ class _Apply:
             after = set(blocking_keys(match_fields(rec.values, extra, self.region)))
             for key in sorted(before - after):
                 self.conn.execute(T_BLOCK.delete().where(T_BLOCK.c.key == key, T_BLOCK.c.record_id == old.id))
-            rows.extend({"key": key, "record_id": old.id} for key in sorted(after - before))
+            rows.extend((key, old.id) for key in sorted(after - before))
         # In key order, so that the index B-tree is filled page by page.
-        rows.sort(key=lambda r: (r["key"], r["record_id"]))
+        rows.sort()
         for chunk in _chunks(rows, 5000):
-            bulk_insert(self.conn, T_BLOCK, list(chunk))
+            bulk_insert(self.conn, T_BLOCK, list(chunk), columns=("key", "record_id"))
 
     # -- loading -------------------------------------------------------
 
@@ -519,7 +517,7 @@ class _Apply:
         sql = ("SELECT id, source_key, customer_id, kind, attributes, first_seen, last_seen "
                "FROM source_record WHERE source = ? AND source_key IN ({in})")
         for rid, key, cid, kind, values, first, last in rows_in(self.conn, sql, keys, (self.source,)):
-            found[key] = _Existing(rid, cid, kind, json.loads(values), first, last)
+            found[key] = _Existing(rid, cid, kind, json_value(values), first, last)
         self._attach_identifiers({e.id: e for e in found.values()})
         return found
 
@@ -551,7 +549,7 @@ class _Apply:
                 .where(c.customer_id.in_(chunk))
             )
             for rid, cid, kind, values, first, last in rows:
-                rec = _Existing(rid, cid, kind, json.loads(values), first, last)
+                rec = _Existing(rid, cid, kind, json_value(values), first, last)
                 result[cid].append(rec)
                 by_id[rid] = rec
         self._attach_identifiers(by_id)

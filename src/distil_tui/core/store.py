@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
@@ -179,10 +180,20 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 def json_text(value: object) -> str:
     """JSON as the store keeps it: sorted keys, so that equal values are
     equal strings; non-ASCII kept as it is."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+                            default=str).decode()
+    except TypeError:  # an integer beyond 64 bits, from a JSON Lines file
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def bulk_insert(conn: Connection, table, rows: list[dict]) -> None:
+def json_value(text: str) -> object:
+    """A JSON document the store keeps, read back."""
+    return orjson.loads(text)
+
+
+def bulk_insert(conn: Connection, table, rows: list[dict] | list[tuple],
+                columns: Sequence[str] | None = None) -> None:
     """Insert many rows through the driver's own ``executemany``.
 
     SQLAlchemy Core processes every row's parameters in Python; for the bulk
@@ -190,15 +201,17 @@ def bulk_insert(conn: Connection, table, rows: list[dict]) -> None:
     Core about 200k rows/s, the driver about 580k rows/s)."""
     if not rows:
         return
-    columns = list(rows[0])
+    if columns is None:
+        columns = list(rows[0])
+        rows = [tuple(row[c] for c in columns) for row in rows]
     quote = conn.dialect.identifier_preparer.quote
     marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
     if marker is None:  # a driver with named or numbered parameters
-        conn.execute(table.insert(), rows)
+        conn.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
         return
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
            f"VALUES ({', '.join([marker] * len(columns))})")
-    conn.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in rows])
+    conn.exec_driver_sql(sql, rows)
 
 
 def rows_in(conn: Connection, sql: str, values: Sequence, params: Sequence = (), *,
@@ -210,7 +223,12 @@ def rows_in(conn: Connection, sql: str, values: Sequence, params: Sequence = (),
     identifiers), SQLAlchemy's rendering of each IN list costs more than the
     query itself."""
     marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    for start in range(0, len(values), chunk):
-        part = values[start:start + chunk]
-        text = sql.replace("?", marker).format(**{"in": ", ".join([marker] * len(part))})
-        yield from conn.exec_driver_sql(text, (*params, *part))
+    cursor = conn.connection.cursor()  # plain tuples: no Row objects to build
+    try:
+        for start in range(0, len(values), chunk):
+            part = values[start:start + chunk]
+            text = sql.replace("?", marker).format(**{"in": ", ".join([marker] * len(part))})
+            cursor.execute(text, (*params, *part))
+            yield from cursor
+    finally:
+        cursor.close()

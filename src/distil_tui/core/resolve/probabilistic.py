@@ -114,18 +114,20 @@ def match(
     stored_records: int,
     min_probability: float,
     labelled_matches: Sequence[Levels] = (),
+    keys: Sequence[list[str]] | None = None,
 ) -> tuple[list[ScoredPair], FSModel]:
     """Score the new records against each other and the stored records.
 
     Returns the pairs at or above ``min_probability`` (the best pair per
     pair of nodes) and the model used, trained on this import's candidate
-    pairs when there are enough of them.
+    pairs when there are enough of them.  ``keys`` are the new records'
+    blocking keys, when the caller has already made them.
     """
     comps = comparisons(extra_fields)
     personal_fields = (DOB_INDEX, *range(len(BASE_COMPARISONS), len(comps)))
     keyed: dict[str, list[int]] = defaultdict(list)
     for i, (_node, fields) in enumerate(new):
-        for key in blocking_keys(fields):
+        for key in keys[i] if keys is not None else blocking_keys(fields):
             keyed[key].append(i)
     stored_by_key: dict[str, list[Candidate]] = defaultdict(list)
     for key, cand in stored_candidates(sorted(keyed)):
