@@ -304,3 +304,21 @@ def test_store_is_wal_and_private(tmp_path):
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+
+
+def test_a_shared_browser_goes_with_the_first_to_sign_in_whatever_the_order(store, write):
+    # Bo's account is in the shop first and Bo's sign-in is in the first
+    # file, but Ann signed in on the browser earlier in time.
+    imp(store, write, "shop.csv", "id,email,first_name\nS2,bo@x.org,Bo\n", "shop", id_column="id")
+    later = [{"anonymous_user_id": "pc", "timestamp": "2026-03-02T19:00:00Z", "event": "sign_in",
+              "customer": {"customer_id": "S2", "email_address": "bo@x.org"}}]
+    earlier = [{"anonymous_user_id": "pc", "timestamp": "2026-03-01T10:00:00Z", "event": "page_view"},
+               {"anonymous_user_id": "pc", "timestamp": "2026-03-01T10:01:00Z", "event": "sign_in",
+                "customer": {"customer_id": "S1", "email_address": "ann@x.org"}}]
+    imp(store, write, "ev2.jsonl", json.dumps(later[0]), "web", customer_id_source="shop")
+    assert together(store, ("shop", "S2"), ("web", "pc"))  # the only one so far
+    imp(store, write, "shop2.csv", "id,email,first_name\nS1,ann@x.org,Ann\n", "shop", id_column="id")
+    imp(store, write, "ev1.jsonl", "\n".join(json.dumps(e) for e in earlier), "web",
+        customer_id_source="shop")
+    assert not together(store, ("shop", "S1"), ("shop", "S2"))
+    assert together(store, ("shop", "S1"), ("web", "pc"))

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import Connection, bindparam, func, select
 
 from distil_tui.core import tracking
+from distil_tui.core.full import resolve_neighbourhood
 from distil_tui.core.ingest.events import ParsedEvent, read_events
 from distil_tui.core.ingest.mapping import ParsedRecord
 from distil_tui.core.ingest.readers import (
@@ -34,7 +35,7 @@ from distil_tui.core.merges import customer_row, merge_customers, write_customer
 from distil_tui.core.models import ImportProgress, ImportSummary, Rejection
 from distil_tui.core.resolve import probabilistic
 from distil_tui.core.resolve.comparison import MatchFields, blocking_keys, comparisons, match_fields
-from distil_tui.core.resolve.linker import Linker, NodeFacts
+from distil_tui.core.resolve.linker import Linker, NodeFacts, identified_at
 from distil_tui.core.resolve.model import FSModel
 from distil_tui.core.resolve.probabilistic import MAX_BLOCK, Candidate, levels_from_evidence
 from distil_tui.core.resolve.settings import ResolutionSettings
@@ -270,6 +271,10 @@ class _Apply:
         self.now = store.now()
         self.region = region
         self.block_keys: dict[int, list[str]] = {}  # new record index -> keys
+        self.model: FSModel | None = None  # the model the import scored with
+        # Customers the protections kept apart in this import: the
+        # neighbourhoods to re-resolve from scratch.
+        self.unsettled: set[int] = set()
 
     def run(self, batch: _Batch) -> dict[str, int]:
         conn = self.conn
@@ -333,7 +338,8 @@ class _Apply:
             linker.extend(("c", old.customer_id), added, name_keys([_facts(record)]))
         for idx, record in enumerate(new):
             linker.add(("r", idx), NodeFacts(
-                identifiers=set(record.identifiers), names=name_keys([_facts(record)])
+                identifiers=set(record.identifiers), names=name_keys([_facts(record)]),
+                identified_at=identified_at([(record.kind, record.first_seen, record.identifiers)]),
             ))
         groups: dict[tuple[str, str], list] = {}
         for ident, nodes in incoming.items():
@@ -348,6 +354,16 @@ class _Apply:
         self.report(ImportProgress("writing", 0, len(new)))
         counts = self._write(linker, new, updated, customer_records, owners, batch.events)
         self._write_block_keys(updated)
+        if self.unsettled:
+            merges, split = resolve_neighbourhood(
+                self.store, conn, self.unsettled, settings=self.resolution, region=self.region,
+                model=self.model or probabilistic.load_model(self.store, conn, self.resolution.extra_fields),
+                now=self.now, import_run_id=run_id)
+            counts["merges_made"] += merges
+            counts["customers_created"] += split
+            counts["candidates_created"] = conn.execute(
+                select(func.count()).select_from(T_CANDIDATE).where(T_CANDIDATE.c.import_run_id == run_id)
+            ).scalar_one()
         conn.execute(
             T_RUN.update().where(T_RUN.c.id == run_id).values(
                 finished_at=self.store.now(),
@@ -368,6 +384,7 @@ class _Apply:
                 names=name_keys(r.facts() for r in recs),
                 never_merge={("c", other) for other in never.get(cid, ())},
                 size=len(recs),
+                identified_at=identified_at((r.kind, r.first_seen, r.identifiers) for r in recs),
             ))
 
     # -- probabilistic matching ------------------------------------------
@@ -423,6 +440,7 @@ class _Apply:
             min_probability=settings.review_probability,
             labelled_matches=self._approved_levels(comparisons(extra)),
         )
+        self.model = model
         if model.trained_on and model is not stored_model:
             probabilistic.save_model(self.store, conn, model)
             self._rescore_pending(model)
@@ -696,7 +714,11 @@ class _Apply:
         # 6. Attributes of every customer that changed.
         changed = set(survivor_of.values()) | {current(old.customer_id) for old, _r, _a in updated}
         changed |= {customer_of_node[("r", i)] for i in range(len(new))} - set(fresh)
-        write_customer_attributes(conn, {cid: records_of[cid] for cid in {current(c) for c in changed}})
+        changed = {current(c) for c in changed}
+        write_customer_attributes(conn, {cid: records_of[cid] for cid in changed})
+        # A customer the protections once held apart from another, that now
+        # grows, may settle differently with what it has gained.
+        self.unsettled |= changed & self._held_apart()
         return {
             "customers_created": len(fresh),
             "merges_made": merges_made,
@@ -779,7 +801,11 @@ class _Apply:
         for held in linker.held:
             a, b = customer(held.left), customer(held.right)
             pair = frozenset((a, b))
-            if a == b or pair in pending:
+            if a == b:
+                continue
+            if held.reason != "probability_band":
+                self.unsettled |= pair
+            if pair in pending:
                 continue
             pending.add(pair)
             rows.append({
@@ -795,6 +821,18 @@ class _Apply:
         for chunk in _chunks(rows, 5000):
             bulk_insert(self.conn, T_CANDIDATE, list(chunk))
         return len(rows)
+
+    def _held_apart(self) -> set[int]:
+        """Customers with a pending candidate that a protection (not a
+        probability) held."""
+        ra = T_RECORD.alias("ra")
+        rb = T_RECORD.alias("rb")
+        rows = self.conn.execute(
+            select(ra.c.customer_id, rb.c.customer_id).select_from(T_CANDIDATE)
+            .join(ra, ra.c.id == T_CANDIDATE.c.record_a_id)
+            .join(rb, rb.c.id == T_CANDIDATE.c.record_b_id)
+            .where(T_CANDIDATE.c.status == "pending", T_CANDIDATE.c.reason != "probability_band"))
+        return {cid for pair in rows for cid in pair}
 
     def _pending_pairs(self, customer_ids: set[int]) -> set[frozenset[int]]:
         """Customer pairs that already wait for review, so that an import

@@ -174,10 +174,13 @@ def undo(store: Store, merge_id: int) -> int:
         m = conn.execute(select(T_MERGE).where(T_MERGE.c.id == merge_id)).mappings().first()
         if m is None:
             raise MergeError(f"no merge #{merge_id}")
-        if m["action"] != "merge":
+        if m["action"] == "undo":
             raise MergeError(f"#{merge_id} is an undo; it cannot be undone")
         if m["undone_by_id"] is not None:
-            raise MergeError(f"merge #{merge_id} was already undone by #{m['undone_by_id']}")
+            raise MergeError(f"{m['action']} #{merge_id} was already undone by #{m['undone_by_id']}")
+        _refuse_if_changed_since(conn, m)
+        if m["action"] == "split":
+            return _undo_split(conn, m, store.now())
         before = json.loads(m["membership_before"])
         retired_side = set(before["retired"])
         surviving_side = set(before["surviving"])
@@ -185,15 +188,6 @@ def undo(store: Store, merge_id: int) -> int:
             select(T_RETIRED.c.customer_id).where(T_RETIRED.c.tracking_id == m["retired_tracking_id"])
         ).scalar_one()
         now = store.now()
-        later = conn.execute(
-            select(T_MERGE.c.id).where(
-                T_MERGE.c.id > merge_id, T_MERGE.c.action == "merge", T_MERGE.c.undone_by_id.is_(None),
-                T_MERGE.c.surviving_tracking_id.in_([m["surviving_tracking_id"], m["retired_tracking_id"]]),
-            ).order_by(T_MERGE.c.id.desc())
-        ).all()
-        if later:
-            ids = ", ".join(f"#{r[0]}" for r in later)
-            raise MergeError(f"merge #{merge_id} has later merges into the same customer; undo {ids} first")
         current = _members(conn, survivor)
         if not retired_side & set(current):
             raise MergeError(f"the records of merge #{merge_id} have moved on; undo the later merges first")
@@ -240,6 +234,67 @@ def undo(store: Store, merge_id: int) -> int:
         conn.execute(T_MERGE.update().where(T_MERGE.c.id == merge_id).values(undone_by_id=undo_id))
         refresh_customers(conn, [survivor, restored])
         return undo_id
+
+
+def _refuse_if_changed_since(conn: Connection, m) -> None:
+    """A merge or split is undone only while no later merge into, or split
+    from, the same customers stands: those are undone first."""
+    later = conn.execute(
+        select(T_MERGE.c.id).where(
+            T_MERGE.c.id > m["id"], T_MERGE.c.action.in_(("merge", "split")),
+            T_MERGE.c.undone_by_id.is_(None),
+            T_MERGE.c.surviving_tracking_id.in_([m["surviving_tracking_id"], m["retired_tracking_id"]]),
+        ).order_by(T_MERGE.c.id.desc())
+    ).all()
+    if later:
+        ids = ", ".join(f"#{r[0]}" for r in later)
+        raise MergeError(f"{m['action']} #{m['id']} has later changes to the same customer; undo {ids} first")
+
+
+def _customer_of(conn: Connection, tracking_id: str) -> int | None:
+    """The active customer a current or retired Tracking ID names."""
+    found = conn.execute(select(T_CUSTOMER.c.id).where(T_CUSTOMER.c.tracking_id == tracking_id)).scalar()
+    if found is None:
+        found = conn.execute(
+            select(T_RETIRED.c.customer_id).where(T_RETIRED.c.tracking_id == tracking_id)).scalar()
+    return found
+
+
+def _undo_split(conn: Connection, m, now: str) -> int:
+    """Put the records a split moved back with the customer they left.  An
+    approved link between the two keeps re-resolution from splitting them
+    again; a customer the split created and that is now empty is retired,
+    its Tracking ID resolving to the customer the records rejoined."""
+    before = json.loads(m["membership_before"])
+    source = _customer_of(conn, m["surviving_tracking_id"])
+    dest = _customer_of(conn, m["retired_tracking_id"])
+    moved = sorted(set(before["retired"]) & set(_members(conn, dest))) if dest is not None else []
+    if source is None or not moved:
+        raise MergeError(f"the records of split #{m['id']} have moved on; undo the later changes first")
+    conn.execute(T_RECORD.update().where(T_RECORD.c.id.in_(moved)).values(customer_id=source))
+    stayed = sorted(set(before["surviving"]) - set(before["retired"]))
+    if stayed:
+        conn.execute(T_CANDIDATE.insert().values(
+            created_at=now, record_a_id=min(stayed), record_b_id=min(moved), reason="undo of a split",
+            probability=None, evidence=json_text({"undo": f"split #{m['id']}"}), status="approved",
+            decided_at=now, import_run_id=None,
+        ))
+    undo_id = conn.execute(T_MERGE.insert().values(
+        created_at=now, action="undo", rule=m["rule"], surviving_customer_id=source,
+        surviving_tracking_id=_tracking_id(conn, source), retired_tracking_id=m["retired_tracking_id"],
+        evidence=m["evidence"], probability=None, decided_by="reviewer",
+        membership_before=json_text({"surviving": _members(conn, source), "retired": moved}),
+    )).inserted_primary_key[0]
+    conn.execute(T_MERGE.update().where(T_MERGE.c.id == m["id"]).values(undone_by_id=undo_id))
+    if not _members(conn, dest):
+        conn.execute(T_RETIRED.update().where(T_RETIRED.c.customer_id == dest).values(customer_id=source))
+        conn.execute(T_RETIRED.insert().values(
+            tracking_id=_tracking_id(conn, dest), customer_id=source, merge_id=undo_id, retired_at=now))
+        conn.execute(T_CUSTOMER.delete().where(T_CUSTOMER.c.id == dest))
+        refresh_customers(conn, [source])
+    else:
+        refresh_customers(conn, [source, dest])
+    return undo_id
 
 
 def _leans_to(conn: Connection, record_id: int, retired: set[int], surviving: set[int]) -> bool:

@@ -106,7 +106,9 @@ class EventView:
 class MergeView:
     merge_id: int
     created_at: str
-    action: str  # "merge" | "undo"
+    # "merge"; "split" (records moved from the surviving_tracking_id
+    # customer to the retired_tracking_id one, by re-resolution); "undo"
+    action: str
     rule: str
     surviving_tracking_id: str
     retired_tracking_id: str
@@ -117,7 +119,17 @@ class MergeView:
     undone: bool
 
     @property
+    def undid_split(self) -> bool:
+        """An undo of a split (it keeps the split's evidence)."""
+        return self.action == "undo" and any(k == "held" for k, _v in self.evidence)
+
+    @property
     def why(self) -> str:
+        if self.action == "split" or self.undid_split:
+            held = dict(self.evidence)
+            reason = held.pop("held", "re-resolved")
+            shared = ", ".join(f"{k} {v}" for k, v in held.items())
+            return f"{self.rule}: {reason.replace('_', ' ')}" + (f" ({shared})" if shared else "")
         return explain(self.rule, self.probability, self.evidence)
 
 

@@ -13,7 +13,7 @@ value order, so that the outcome does not depend on the order of rows.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from distil_tui.core.resolve.names import NameKey, any_compatible
@@ -46,6 +46,22 @@ class NodeFacts:
     names: set[NameKey] = field(default_factory=set)  # (first, last) name keys
     never_merge: set[Hashable] = field(default_factory=set)  # other nodes
     size: int = 1  # source records
+    # Anonymous id -> when the node's records first identified on that
+    # browser: who was first on a shared browser, whatever the import order.
+    identified_at: dict[str, str] = field(default_factory=dict)
+
+
+def identified_at(records: Iterable[tuple[str, str | None, Iterable[tuple[str, str]]]]) -> dict[str, str]:
+    """Anonymous id -> the earliest time one of these records (kind, first
+    seen, identifiers) identified on it: identify records only."""
+    out: dict[str, str] = {}
+    for kind, seen, identifiers in records:
+        if kind != "identify" or not seen:
+            continue
+        for ident_kind, value in identifiers:
+            if ident_kind == "anonymous_user_id" and (value not in out or seen < out[value]):
+                out[value] = seen
+    return out
 
 
 @dataclass
@@ -55,6 +71,7 @@ class _Cluster:
     never_merge: set[Hashable]
     members: list[Hashable]
     size: int
+    identified_at: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -99,7 +116,8 @@ class Linker:
     def add(self, node: Hashable, facts: NodeFacts) -> None:
         self._parent[node] = node
         self._clusters[node] = _Cluster(
-            set(facts.identifiers), set(facts.names), set(facts.never_merge), [node], facts.size
+            set(facts.identifiers), set(facts.names), set(facts.never_merge), [node], facts.size,
+            dict(facts.identified_at),
         )
 
     def extend(self, node: Hashable, identifiers: set[tuple[str, str]], names: set[NameKey]) -> None:
@@ -167,9 +185,13 @@ class Linker:
                     refusals.append((earlier, reason))
             if len(allowed) > 1 and kind == "anonymous_user_id":
                 # A browser two people signed in on: its anonymous history
-                # goes with the first who identified on it (the earliest
-                # holder: existing customers, then records in file order).
-                allowed = [min(allowed, key=lambda r: min(n for n in holders if self.find(n) == r))]
+                # goes with the first who identified on it, by the time of
+                # the identify event (then the earliest holder).
+                def first_identified(r: Hashable, value: str = value) -> tuple:
+                    at = self._clusters[r].identified_at.get(value)
+                    return (at is None, at or "", min(n for n in holders if self.find(n) == r))
+
+                allowed = [min(allowed, key=first_identified)]
             if len(allowed) == 1:
                 self._join(allowed[0], root, kind, value)
                 continue
@@ -183,6 +205,13 @@ class Linker:
                 HeldLink(h.left, h.right, h.kind, h.value, "generic_value") for h in held_here
             ]
         self.held.extend(held_here)
+
+    def join_decided(self, a: Hashable, b: Hashable) -> None:
+        """Join the clusters of two nodes a reviewer approved as one person:
+        a person decided, so no protection applies."""
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self._join(ra, rb, "reviewer", "approved")
 
     def link_scored(self, pairs: Sequence, *, auto: float, review: float, max_size: int) -> None:
         """Apply probabilistic pairs (:class:`ScoredPair`), most likely first:
@@ -224,6 +253,9 @@ class Linker:
         ca.never_merge |= cb.never_merge
         ca.members.extend(cb.members)
         ca.size += cb.size
+        for anonymous_id, at in cb.identified_at.items():
+            if anonymous_id not in ca.identified_at or at < ca.identified_at[anonymous_id]:
+                ca.identified_at[anonymous_id] = at
         del self._clusters[rb]
 
     def _protection(self, ca: _Cluster, cb: _Cluster, kind: str, names_checked: bool = False) -> str | None:

@@ -115,13 +115,16 @@ def match(
     min_probability: float,
     labelled_matches: Sequence[Levels] = (),
     keys: Sequence[list[str]] | None = None,
+    train: bool = True,
 ) -> tuple[list[ScoredPair], FSModel]:
     """Score the new records against each other and the stored records.
 
     Returns the pairs at or above ``min_probability`` (the best pair per
     pair of nodes) and the model used, trained on this import's candidate
     pairs when there are enough of them.  ``keys`` are the new records'
-    blocking keys, when the caller has already made them.
+    blocking keys, when the caller has already made them.  With ``train``
+    false the stored model is used as it is (a handful of records re-linked
+    would teach it nothing but their own bias).
     """
     comps = comparisons(extra_fields)
     personal_fields = (DOB_INDEX, *range(len(BASE_COMPARISONS), len(comps)))
@@ -167,7 +170,7 @@ def match(
             known.append(compare(cand.fields, fi))
 
     sample = population()
-    model = _model(compared, known, comps, stored_model, sample)
+    model = _model(compared if train else [], known, comps, stored_model, sample)
     if model is not stored_model and model.trained_on:
         # EM's prior is the share of matches among *blocked* pairs; a pair's
         # own fields already carry the evidence that blocked it, so the
@@ -175,7 +178,8 @@ def match(
         n = len(new)
         all_pairs = n * (n - 1) // 2 + n * stored_records
         model.prior = min(max(model.prior * len(compared) / max(all_pairs, 1), 1e-9), 0.5)
-    model.tf = term_frequencies(sample)
+    if train:
+        model.tf = term_frequencies(sample)
 
     best: dict[tuple[Hashable, Hashable], ScoredPair] = {}
     for left, right, levels, fa, fb in compared:

@@ -261,7 +261,16 @@ def _merges(merges: Iterable[MergeView]) -> Table:
     table = _grid(None, 1, key_width=16)
     for merge in merges:
         if merge.action == "undo":
-            what = join(Text("undid the merge of"), literal(merge.retired_tracking_id))
+            undid = "split" if merge.undid_split else "merge"
+            what = join(Text(f"undid the {undid} of"), literal(merge.retired_tracking_id))
+        elif merge.action == "split":
+            what = join(
+                Text("records moved from"),
+                literal(merge.surviving_tracking_id),
+                Text("to"),
+                literal(merge.retired_tracking_id),
+                Text("(undone)", style="dim") if merge.undone else "",
+            )
         else:
             what = join(
                 Text("merged"),
