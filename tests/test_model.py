@@ -379,3 +379,17 @@ def test_a_stored_model_for_other_comparisons_is_not_used():
     renamed = tuple(Comparison(c.name, (*c.levels[:-1], "other")) for c in BASE_COMPARISONS)
     assert FSModel.from_json(text, renamed) is None
     assert FSModel.from_json(text, tuple(reversed(BASE_COMPARISONS))) is None
+
+
+def test_rejected_pairs_count_as_non_matches_in_u():
+    people = random_people(500, 3)
+    plain = estimate_u(people, BASE_COMPARISONS, samples=2_000)
+    # Reviewers rejected pairs agreeing exactly on last name and postcode.
+    rejected = [(None, 0, 3, 0, None, None, None, None)] * 200
+    taught = estimate_u(people, BASE_COMPARISONS, samples=2_000, non_matches=rejected)
+    last, postcode, first = 1, 3, 0
+    assert taught[last][0] > plain[last][0]
+    assert taught[postcode][0] > plain[postcode][0]
+    assert taught[first] == plain[first]  # a field the rejected pairs did not carry
+    for row in taught:
+        assert sum(row) == pytest.approx(1.0)

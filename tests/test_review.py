@@ -11,6 +11,7 @@ from distil_tui.core.importer import import_file
 from distil_tui.core.merges import MergeError, approve, list_candidates, list_merges, reject, undo
 from distil_tui.core.profiles import get_profile
 from distil_tui.core.schema import T_CUSTOMER, T_RECORD, T_RETIRED
+from distil_tui.core.store import Store
 
 HOUSEHOLD = "id,email,first_name\nS1,smiths@x.org,John\nS2,smiths@x.org,Jane\n"
 
@@ -190,7 +191,7 @@ def test_probabilistic_merge_is_explained_field_by_field(store, write, capsys):
         assert "probability" in m.why
 
 
-def test_approved_probabilistic_candidates_are_labelled_matches_for_training(store, write):
+def test_decided_probabilistic_candidates_are_labels_for_training(store, write):
     from distil_tui.core.importer import _Apply
     from distil_tui.core.resolve.comparison import comparisons
     from distil_tui.core.resolve.settings import ResolutionSettings
@@ -206,9 +207,39 @@ def test_approved_probabilistic_candidates_are_labelled_matches_for_training(sto
                 reason="probability_band", evidence=json.dumps(evidence), status=status))
         applier = _Apply(store, conn, "s", write("x.csv", "id\n"), "csv", ResolutionSettings(), "GB",
                          lambda _p: None, lambda: None)
-        (levels,) = applier._approved_levels(comparisons(()))
-    assert levels[0] == 1 and levels[2] == 0  # first name close, date of birth exact
-    assert levels[1] is None  # no evidence on last name
+        (approved,) = applier._decided_levels(comparisons(()), "approved")
+        (rejected,) = applier._decided_levels(comparisons(()), "rejected")
+    assert approved == rejected
+    assert approved[0] == 1 and approved[2] == 0  # first name close, date of birth exact
+    assert approved[1] is None  # no evidence on last name
+
+
+def test_rejections_teach_the_model_that_look_alikes_differ(tmp_path, write):
+    """Two stores, the same files; in one the reviewer rejects the first
+    file's likely matches.  The next file's look-alike pair then scores
+    lower there: what the rejected pairs agreed on weighs less."""
+    # Same surname, postcode and address, close first names, different
+    # dates of birth: father and son, say.
+    first = ("id,first_name,last_name,postcode,address,dob\n"
+             + "".join(f"A{i},Jon,Smith{i},LS{i} 1AB,{i} Mill Lane,19{50 + i}-01-01\n"
+                       f"B{i},John,Smith{i},LS{i} 1AB,{i} Mill Lane,19{60 + i}-02-02\n" for i in range(8)))
+    later = ("id,first_name,last_name,postcode,address,dob\n"
+             "C1,Jon,Walker,YO1 7HH,9 High Street,1940-03-03\nC2,John,Walker,YO1 7HH,9 High Street,1970-04-04\n")
+    probabilities = {}
+    for name, decide in (("kept", False), ("rejected", True)):
+        store = Store(f"sqlite:///{tmp_path / name}.db")
+        imp(store, write, "first.csv", first, "shop", id_column="id")
+        pending = list_candidates(store)
+        assert pending and all(c.probability is not None for c in pending)
+        if decide:
+            for cand in pending:
+                reject(store, cand.candidate_id)
+        imp(store, write, "later.csv", later, "crm", id_column="id")
+        walkers = [c for c in list_candidates(store) if c.a.last_name == c.b.last_name == "Walker"]
+        probabilities[name] = walkers[0].probability if walkers else 0.0
+        store.close()
+    assert probabilities["kept"] > 0
+    assert probabilities["rejected"] < probabilities["kept"]
 
 
 def test_an_undone_approval_is_no_longer_a_label(store, write):

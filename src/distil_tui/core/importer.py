@@ -438,7 +438,8 @@ class _Apply:
             stored_model=stored_model,
             stored_records=self._stored_record_count(),
             min_probability=settings.review_probability,
-            labelled_matches=self._approved_levels(comparisons(extra)),
+            labelled_matches=self._decided_levels(comparisons(extra), "approved"),
+            labelled_non_matches=self._decided_levels(comparisons(extra), "rejected"),
         )
         self.model = model
         if model.trained_on and model is not stored_model:
@@ -479,12 +480,13 @@ class _Apply:
                 updates,
             )
 
-    def _approved_levels(self, comps) -> list[tuple[int | None, ...]]:
+    def _decided_levels(self, comps, status: str) -> list[tuple[int | None, ...]]:
         """Comparison levels of the probabilistic candidates reviewers
-        approved: labelled matches, which refine the model's m."""
+        decided: approved ones are labelled matches (they refine m),
+        rejected ones labelled non-matches (they refine u)."""
         rows = self.conn.execute(
             select(T_CANDIDATE.c.evidence).where(
-                T_CANDIDATE.c.status == "approved", T_CANDIDATE.c.probability.is_not(None))
+                T_CANDIDATE.c.status == status, T_CANDIDATE.c.probability.is_not(None))
         )
         return [levels_from_evidence(comps, json_value(text))[0] for (text,) in rows]
 

@@ -127,14 +127,19 @@ class FSModel:
 
 
 def estimate_u(population: Sequence[MatchFields], comparisons: tuple[Comparison, ...],
-               samples: int = 10_000, seed: int = 0) -> list[list[float]]:
+               samples: int = 10_000, seed: int = 0,
+               non_matches: Sequence[Levels] = ()) -> list[list[float]]:
     """Level frequencies among pairs of different people.
 
     Exact agreement is computed from the values' frequencies, which is
     exact and cheap;
     the other levels are measured on random pairs.  The typical frequencies
     count as a few thousand pairs already seen, so that a small import does
-    not learn from a handful of pairs that every name is common."""
+    not learn from a handful of pairs that every name is common.
+
+    ``non_matches`` are pairs reviewers rejected: different people known
+    for sure, counted with the random pairs.  They are the look-alikes the
+    model was wrong about, so each agreement they share weighs less."""
     counts = [[PSEUDO_PAIRS * u for u in c.u_guess()] for c in comparisons]
     n = len(population)
     if n >= 2:
@@ -152,6 +157,14 @@ def estimate_u(population: Sequence[MatchFields], comparisons: tuple[Comparison,
             continue
         rest = sum(u[k][1:])
         u[k] = [exact] + [x / rest * (1 - exact) for x in u[k][1:]]
+    if non_matches:
+        for k, row in enumerate(u):
+            seen = sum(counts[k])  # the pairs behind this field's u
+            rejected = [0] * len(row)
+            for levels in non_matches:
+                if levels[k] is not None:
+                    rejected[levels[k]] += 1
+            u[k] = [(x * seen + r) / (seen + sum(rejected)) for x, r in zip(row, rejected, strict=True)]
     return u
 
 

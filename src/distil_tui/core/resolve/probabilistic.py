@@ -114,6 +114,7 @@ def match(
     stored_records: int,
     min_probability: float,
     labelled_matches: Sequence[Levels] = (),
+    labelled_non_matches: Sequence[Levels] = (),
     keys: Sequence[list[str]] | None = None,
     train: bool = True,
 ) -> tuple[list[ScoredPair], FSModel]:
@@ -121,7 +122,9 @@ def match(
 
     Returns the pairs at or above ``min_probability`` (the best pair per
     pair of nodes) and the model used, trained on this import's candidate
-    pairs when there are enough of them.  ``keys`` are the new records'
+    pairs when there are enough of them.  ``labelled_matches`` and
+    ``labelled_non_matches`` are the comparison levels of pairs reviewers
+    approved and rejected.  ``keys`` are the new records'
     blocking keys, when the caller has already made them.  With ``train``
     false the stored model is used as it is (a handful of records re-linked
     would teach it nothing but their own bias).
@@ -170,7 +173,7 @@ def match(
             known.append(compare(cand.fields, fi))
 
     sample = population()
-    model = _model(compared if train else [], known, comps, stored_model, sample)
+    model = _model(compared if train else [], known, comps, stored_model, sample, labelled_non_matches)
     if model is not stored_model and model.trained_on:
         # EM's prior is the share of matches among *blocked* pairs; a pair's
         # own fields already carry the evidence that blocked it, so the
@@ -198,7 +201,7 @@ def match(
 
 
 def _model(compared, known: list[Levels], comps, stored_model: FSModel | None,
-           sample: list[MatchFields]) -> FSModel:
+           sample: list[MatchFields], non_matches: Sequence[Levels] = ()) -> FSModel:
     """Train on this import's pairs when there are enough; else the stored
     model; else prior guesses for m with u measured on the records.
 
@@ -211,12 +214,12 @@ def _model(compared, known: list[Levels], comps, stored_model: FSModel | None,
         fixed: list[bool] = [False] * len(comps)
         if known:
             start, fixed = m_from_matches(known, comps, stored_model)
-        return train((c[2] for c in compared), comps, estimate_u(sample, comps), start=start,
-                     fixed=fixed)
+        return train((c[2] for c in compared), comps, estimate_u(sample, comps, non_matches=non_matches),
+                     start=start, fixed=fixed)
     if stored_model is not None:
         return stored_model
     untrained = FSModel.untrained(comps)
-    untrained.u = estimate_u(sample, comps)
+    untrained.u = estimate_u(sample, comps, non_matches=non_matches)
     return untrained
 
 
