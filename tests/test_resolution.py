@@ -322,3 +322,11 @@ def test_a_shared_browser_goes_with_the_first_to_sign_in_whatever_the_order(stor
         customer_id_source="shop")
     assert not together(store, ("shop", "S1"), ("shop", "S2"))
     assert together(store, ("shop", "S1"), ("web", "pc"))
+
+
+@pytest.mark.parametrize(("a", "b"), [("Matilda", "Tilly"), ("Vincent", "Vince"), ("Bob", "Rob"),
+                                      ("Kate", "Kit")])
+def test_nicknames_from_the_curated_data_set_do_not_conflict(store, write, a, b):
+    imp(store, write, "a.csv", f"id,email,first_name,last_name\nS1,m.p@x.org,{a},Palmer\n", "shop", id_column="id")
+    imp(store, write, "b.csv", f"email,first_name\nm.p@x.org,{b}\n", "news")
+    assert together(store, ("shop", "S1"), ("news", "2"))

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
+from nicknames import NickNamer
 from rapidfuzz.distance import JaroWinkler
 
 from distil_tui.core.normalize import name_key
 
-# Canonical name -> common short forms and variants.  Deliberately small: it
-# only has to stop a nickname from looking like a different person.
+# Canonical name -> common short forms and variants, British ones the
+# ``nicknames`` data set (American in origin) lacks or that we rely on.
 _NICKNAMES: dict[str, tuple[str, ...]] = {
     "alexander": ("alex", "sandy", "xander", "alec"),
     "alexandra": ("alex", "alexa", "sandra", "lexi"),
@@ -80,11 +81,26 @@ for _canonical, _variants in _NICKNAMES.items():
 TYPO_SIMILARITY = 0.85
 
 
+_NICKNAMER = NickNamer()
+
+
+@lru_cache(maxsize=65536)
+def _forms(name: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The names ``name`` may stand for or be shortened to, and the full
+    names it is a short form of: our list and the curated ``nicknames``
+    data set (about 2,700 English name relations)."""
+    canonicals = frozenset(_NICKNAMER.canonicals_of(name))
+    return _GROUPS.get(name, frozenset()) | canonicals | _NICKNAMER.nicknames_of(name), canonicals
+
+
 def nickname_or_initial(a: str, b: str) -> bool:
-    """One name is a known short form of the other, or an initial of it."""
+    """One name is a known short form of the other (Tilly, Matilda), both
+    are short forms of one name (Bob, Rob), or one is the other's initial."""
     if len(a) == 1 or len(b) == 1:
         return a[0] == b[0]
-    return b in _GROUPS.get(a, ())
+    forms_a, full_a = _forms(a)
+    forms_b, full_b = _forms(b)
+    return b in forms_a or a in forms_b or bool(full_a & full_b)
 
 
 @lru_cache(maxsize=65536)
