@@ -354,9 +354,10 @@ class _Apply:
         self.report(ImportProgress("writing", 0, len(new)))
         counts = self._write(linker, new, updated, customer_records, owners, batch.events)
         self._write_block_keys(updated)
-        if self.unsettled:
+        unsettled = self._splittable(self.unsettled)
+        if unsettled:
             merges, split = resolve_neighbourhood(
-                self.store, conn, self.unsettled, settings=self.resolution, region=self.region,
+                self.store, conn, unsettled, settings=self.resolution, region=self.region,
                 model=self.model or probabilistic.load_model(self.store, conn, self.resolution.extra_fields),
                 now=self.now, import_run_id=run_id)
             counts["merges_made"] += merges
@@ -823,6 +824,15 @@ class _Apply:
         for chunk in _chunks(rows, 5000):
             bulk_insert(self.conn, T_CANDIDATE, list(chunk))
         return len(rows)
+
+    def _splittable(self, customer_ids: set[int]) -> set[int]:
+        """Those of these customers that have more than one record.  Only
+        they can have been put together in a way that looks different
+        now; a neighbourhood of customers of one record each links from
+        scratch just as the import linked it (the other customers held
+        apart from a larger one come into its neighbourhood anyway)."""
+        sql = "SELECT id FROM customer WHERE record_count > 1 AND id IN ({in})"
+        return {cid for (cid,) in rows_in(self.conn, sql, sorted(customer_ids))}
 
     def _held_apart(self) -> set[int]:
         """Customers with a pending candidate that a protection (not a
