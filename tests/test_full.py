@@ -168,7 +168,7 @@ def _split_store(tmp_path, files):
     return store, splits
 
 
-def test_re_resolution_records_the_split_with_why(tmp_path, files):
+def test_re_resolution_records_the_split_with_why(tmp_path, files, capsys):
     store, splits = _split_store(tmp_path, files)
     grouping = record_grouping(store)
     assert len({grouping[("news", "2")], grouping[("shop", "S2")], grouping[("shop", "S3")]}) == 3
@@ -179,6 +179,10 @@ def test_re_resolution_records_the_split_with_why(tmp_path, files):
     assert "ambiguous" in split.why and "smiths@x.org" in split.why
     profile = get_profile(store, grouping[("shop", "S2")])
     assert split.merge_id in [m.merge_id for m in profile.merges]
+    # The history says which way the records went.
+    assert main(["merges", "--db", str(tmp_path / "split.db")]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    assert f"split\t{grouping[('news', '2')]} -> {grouping[('shop', 'S2')]}" in line
 
 
 def test_undoing_a_split_puts_the_records_back_and_it_stays(tmp_path, files):

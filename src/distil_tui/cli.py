@@ -207,8 +207,8 @@ def _cmd_merges(args: argparse.Namespace) -> int:
     else:
         for m in merges:
             undone = " (undone)" if m.undone else ""
-            print(f"#{m.merge_id}\t{m.created_at}\t{m.action}\t{m.retired_tracking_id} -> "
-                  f"{m.surviving_tracking_id}\t{m.decided_by}\t{_safe(m.why)}{undone}")
+            print(f"#{m.merge_id}\t{m.created_at}\t{m.action}\t{m.moved[0]} -> {m.moved[1]}"
+                  f"\t{m.decided_by}\t{_safe(m.why)}{undone}")
     return EXIT_OK
 
 
@@ -375,7 +375,7 @@ def _print_profile(p: CustomerProfile) -> None:
     out.extend(f"  {e.occurred_at}  {_safe(e.event_type)}" for e in p.recent_events[:10])
     if p.merges:
         out.append("Merges")
-        out.extend(f"  #{m.merge_id} {m.created_at} {m.retired_tracking_id} -> {m.surviving_tracking_id}: "
+        out.extend(f"  #{m.merge_id} {m.created_at} {m.action} {m.moved[0]} -> {m.moved[1]}: "
                    f"{_safe(m.why)} ({m.decided_by})" for m in p.merges)
     if p.retired_tracking_ids:
         out.append("Retired Tracking IDs")

@@ -119,6 +119,15 @@ class MergeView:
     undone: bool
 
     @property
+    def moved(self) -> tuple[str, str]:
+        """(from, to) Tracking IDs: a merge moves the retired customer's
+        records into the surviving one; a split moves records out of the
+        surviving one into the other."""
+        if self.action == "split":
+            return self.surviving_tracking_id, self.retired_tracking_id
+        return self.retired_tracking_id, self.surviving_tracking_id
+
+    @property
     def undid_split(self) -> bool:
         """An undo of a split (it keeps the split's evidence)."""
         return self.action == "undo" and any(k == "held" for k, _v in self.evidence)
