@@ -179,6 +179,9 @@ def test_re_resolution_records_the_split_with_why(tmp_path, files, capsys):
     assert "ambiguous" in split.why and "smiths@x.org" in split.why
     profile = get_profile(store, grouping[("shop", "S2")])
     assert split.merge_id in [m.merge_id for m in profile.merges]
+    # John's record founded his customer now: it no longer says it joined
+    # the mailbox row by the shared email.
+    assert [s.joined_by for s in profile.sources] == [None]
     # The history says which way the records went.
     assert main(["merges", "--db", str(tmp_path / "split.db")]) == 0
     line = capsys.readouterr().out.splitlines()[0]

@@ -17,7 +17,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from distil_tui.core import tracking
 from distil_tui.core.merges import merge_customers, refresh_customers
@@ -282,9 +282,13 @@ def _write(store: Store, conn: Connection, now: str, relinked: Relinked, records
             decided_by="automatic", import_run_id=import_run_id,
             membership_before=json_text({"surviving": members, "retired": moved}),
         ))
-        for start in range(0, len(moved), 500):
-            conn.execute(T_RECORD.update().where(T_RECORD.c.id.in_(moved[start:start + 500]))
-                         .values(customer_id=dest))
+        # Each moved record says why it is where it is now: the union that
+        # brought it into its new customer, or nothing if it founded it.
+        conn.execute(
+            T_RECORD.update().where(T_RECORD.c.id == bindparam("rid"))
+            .values(customer_id=dest, link=bindparam("why")),
+            [{"rid": rid, "why": _link_of(relinked, rid)} for rid in moved],
+        )
         for rid in moved:
             owner[rid] = dest
     # Every current customer is now a target or was merged into one: each
@@ -292,6 +296,11 @@ def _write(store: Store, conn: Connection, now: str, relinked: Relinked, records
     refresh_customers(conn, set(target.values()))
     candidates = _held_candidates(conn, now, relinked.linker, import_run_id)
     return merges, split, candidates
+
+
+def _link_of(relinked: Relinked, record_id: int) -> str:
+    union = relinked.linker.joined_by.get(relinked.node[record_id])
+    return json_text(union.why()) if union is not None else "{}"
 
 
 def _why_split(linker: Linker, moved: set[int], stayed: set[int]) -> dict[str, str]:

@@ -229,10 +229,7 @@ def _add_visitors(records: dict[str, ParsedRecord], events: list[ParsedEvent]) -
 
 def _link(union) -> str:
     """Why a new record joined its customer, for the record's ``link``."""
-    if union is None:
-        return "{}"
-    return json_text({"rule": union.kind, "probability": union.probability,
-                   "evidence": union.evidence or {union.kind: union.value}})
+    return json_text(union.why()) if union is not None else "{}"
 
 
 def _facts(record: ParsedRecord) -> RecordFacts:

@@ -86,6 +86,11 @@ class Union:
     probability: float | None = None
     evidence: dict | None = None  # per-field evidence of a probabilistic link
 
+    def why(self) -> dict:
+        """Why a record joined through this union, as its ``link`` keeps it."""
+        return {"rule": self.kind, "probability": self.probability,
+                "evidence": self.evidence or {self.kind: self.value}}
+
 
 @dataclass(frozen=True)
 class HeldLink:
