@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, bindparam, func, select
 
-from distil_tui.core import tracking
+from distil_tui.core import search_index, tracking
 from distil_tui.core.full import resolve_neighbourhood
 from distil_tui.core.ingest.events import ParsedEvent, read_events
 from distil_tui.core.ingest.mapping import ParsedRecord
@@ -739,6 +739,7 @@ class _Apply:
         rows = [{"id": cid, "tracking_id": tid, **customer_row(records_of[cid])} for cid, tid in fresh.items()]
         for chunk in _chunks(rows, 5000):
             bulk_insert(self.conn, T_CUSTOMER, list(chunk))
+        search_index.refresh(self.conn, fresh)
 
     def _write_events(self, events: list[ParsedEvent], new, record_id, updated) -> int:
         if not events:

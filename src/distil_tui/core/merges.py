@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, select
 
+from distil_tui.core import search_index
 from distil_tui.core.models import MergeView, evidence_items, evidence_json
 from distil_tui.core.profiles import merge_view
 from distil_tui.core.resolve.survivorship import RecordFacts, customer_attributes
@@ -59,6 +60,7 @@ def merge_customers(
         tracking_id=gone_tracking_id, customer_id=keep, merge_id=merge_id, retired_at=now,
     ))
     conn.execute(T_CUSTOMER.delete().where(T_CUSTOMER.c.id == gone))
+    search_index.remove(conn, [gone])
     return merge_id
 
 
@@ -70,7 +72,8 @@ def customer_row(records: Iterable[RecordFacts]) -> dict[str, object]:
 
 
 def write_customer_attributes(conn: Connection, records_of: Mapping[int, Iterable[RecordFacts]]) -> None:
-    """Store the attributes of these customers, computed from their records."""
+    """Store the attributes of these customers, computed from their records,
+    and index them for search as they now are."""
     updates = [{"cid": cid, **customer_row(records)} for cid, records in sorted(records_of.items())]
     if not updates:
         return
@@ -79,6 +82,7 @@ def write_customer_attributes(conn: Connection, records_of: Mapping[int, Iterabl
         {k: bindparam(k) for k in columns})
     for start in range(0, len(updates), 5000):
         conn.execute(statement, updates[start:start + 5000])
+    search_index.refresh(conn, records_of)
 
 
 def refresh_customers(conn: Connection, customer_ids: Iterable[int]) -> None:
@@ -291,6 +295,7 @@ def _undo_split(conn: Connection, m, now: str) -> int:
         conn.execute(T_RETIRED.insert().values(
             tracking_id=_tracking_id(conn, dest), customer_id=source, merge_id=undo_id, retired_at=now))
         conn.execute(T_CUSTOMER.delete().where(T_CUSTOMER.c.id == dest))
+        search_index.remove(conn, [dest])
         refresh_customers(conn, [source])
     else:
         refresh_customers(conn, [source, dest])

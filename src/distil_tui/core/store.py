@@ -23,6 +23,7 @@ from sqlmodel import SQLModel
 
 from distil_tui.core import schema
 from distil_tui.core.schema import SCHEMA_VERSION, Meta
+from distil_tui.core.search_index import ensure_search_index
 
 CACHE_KIB = 128 * 1024
 BUSY_TIMEOUT_MS = 30_000
@@ -95,6 +96,7 @@ class Store:
                 )
             else:
                 self._migrate(conn, version)
+            ensure_search_index(conn)  # derived data: created, and built if missing (SQLite only)
 
     def _migrate(self, conn: Connection, version: int) -> None:
         """Bring an older store up to SCHEMA_VERSION, one step at a time."""

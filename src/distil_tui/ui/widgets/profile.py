@@ -263,20 +263,13 @@ def _merges(merges: Iterable[MergeView]) -> Table:
         if merge.action == "undo":
             undid = "split" if merge.undid_split else "merge"
             what = join(Text(f"undid the {undid} of"), literal(merge.retired_tracking_id))
-        elif merge.action == "split":
-            what = join(
-                Text("records moved from"),
-                literal(merge.surviving_tracking_id),
-                Text("to"),
-                literal(merge.retired_tracking_id),
-                Text("(undone)", style="dim") if merge.undone else "",
-            )
         else:
+            verb, to = ("records moved from", "to") if merge.action == "split" else ("merged", "into")
             what = join(
-                Text("merged"),
-                literal(merge.retired_tracking_id),
-                Text("into"),
-                literal(merge.surviving_tracking_id),
+                Text(verb),
+                literal(merge.moved[0]),
+                Text(to),
+                literal(merge.moved[1]),
                 Text("(undone)", style="dim") if merge.undone else "",
             )
         table.add_row(moment(merge.created_at), what)
