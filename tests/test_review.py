@@ -285,6 +285,28 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path):
         assert "link" in {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(source_record)")}
 
 
+def test_a_version_2_store_loses_the_indexes_nothing_reads(tmp_path):
+    import sqlite3
+
+    from distil_tui.core.store import Store
+
+    path = tmp_path / "v2.db"
+    Store(f"sqlite:///{path}").close()
+    con = sqlite3.connect(path)  # make it look like a version 2 store
+    for ddl in ("CREATE INDEX ix_customer_first_name_key ON customer (first_name_key)",
+                "CREATE INDEX ix_identifier_record_id ON identifier (record_id)",
+                "UPDATE meta SET value = '2' WHERE key = 'schema_version'"):
+        con.execute(ddl)
+    con.commit()
+    con.close()
+    store = Store(f"sqlite:///{path}")
+    with store.read() as conn:
+        indexes = {row[0] for row in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert store.meta_get(conn, "schema_version") == "3"
+    assert "ix_customer_first_name_key" not in indexes and "ix_identifier_record_id" not in indexes
+    assert "ix_customer_email_key" in indexes
+
+
 def test_pending_candidates_are_rescored_with_a_newly_trained_model(store, write):
     from distil_tui.core.importer import _Apply
     from distil_tui.core.resolve.comparison import comparisons

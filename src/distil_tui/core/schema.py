@@ -17,7 +17,7 @@ from typing import Optional
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Meta(SQLModel, table=True):
@@ -67,10 +67,11 @@ class Customer(SQLModel, table=True):
     company_name: Optional[str] = None
     custom: str = "{}"
     record_count: int = 0
-    # Folded (case, accents) copies of the searchable attributes, indexed so
-    # that a prefix is a B-tree range scan.
-    first_name_key: Optional[str] = Field(default=None, index=True)
-    last_name_key: Optional[str] = Field(default=None, index=True)
+    # Folded (case, accents) copies of the searchable attributes: names for
+    # the search index (search_index.py), email indexed for exact and prefix
+    # look-ups.
+    first_name_key: Optional[str] = None
+    last_name_key: Optional[str] = None
     email_key: Optional[str] = Field(default=None, index=True)
 
 
@@ -106,7 +107,8 @@ class Identifier(SQLModel, table=True):
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    record_id: int = Field(foreign_key="source_record.id", index=True)
+    # Looked up by record through the unique constraint, which starts with it.
+    record_id: int = Field(foreign_key="source_record.id")
     kind: str  # email_address, mobile_phone_no, anonymous_user_id, customer_id
     value: str
 

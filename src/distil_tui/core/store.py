@@ -102,6 +102,12 @@ class Store:
         """Bring an older store up to SCHEMA_VERSION, one step at a time."""
         if version < 2:
             conn.exec_driver_sql("ALTER TABLE source_record ADD COLUMN link VARCHAR NOT NULL DEFAULT '{}'")
+        if version < 3:
+            # Indexes nothing reads any more, that every import paid for: the
+            # name columns' (search has its own index) and the identifier's
+            # record id (its unique constraint starts with it).
+            for index in ("ix_customer_first_name_key", "ix_customer_last_name_key", "ix_identifier_record_id"):
+                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index}")
         if version < SCHEMA_VERSION:
             self.meta_set(conn, "schema_version", str(SCHEMA_VERSION))
 
