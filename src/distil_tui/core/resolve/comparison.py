@@ -49,7 +49,7 @@ def match_fields(values: dict[str, str], extra_fields: tuple[str, ...] = (), reg
         address=norm.fold(address) or None,
         email=norm.email_identifier(values.get("email_address")),
         phone=norm.phone_identifier(phone, region) if phone else None,
-        extra=tuple(norm.fold(values.get(name)) for name in extra_fields),
+        extra=tuple(norm.fold(values.get(name)) for name in extra_fields) if extra_fields else (),
     )
 
 
