@@ -229,3 +229,24 @@ def test_a_merge_is_not_undone_under_a_later_split(tmp_path, write):
     undo(store, merge.merge_id)
     grouping = record_grouping(store)
     assert grouping[("shop", "S2")] != grouping[("news", "2")]
+
+
+def test_an_undone_merge_stays_undone_when_everything_is_re_linked(tmp_path, write):
+    """Ann's shop account and a newsletter row are merged through a CRM
+    contact holding the shop's phone and the newsletter's email; the merge is
+    undone.  Re-linking from scratch would join the contact to the newsletter
+    row by email (the stronger kind) before the phone is looked at, unless
+    the undo keeps every record of one side apart from every record of the
+    other."""
+    store = Store(f"sqlite:///{tmp_path / 'undone'}.db")
+    import_file(store, write("s.csv", "id,first_name,last_name,phone\nS1,Ann,Lee,07911123456\n"),
+                source="shop", id_column="id")
+    import_file(store, write("n.csv", "email,first_name\nann.lee@x.org,Anna\n"), source="news")
+    import_file(store, write("c.csv", "id,first_name,last_name,phone,email\n"
+                                      "C1,Ann,Lee,07911 123456,ann.lee@x.org\n"), source="crm", id_column="id")
+    [merge] = [m for m in list_merges(store) if m.action == "merge"]
+    undo(store, merge.merge_id)
+    undone = partition(store)
+    assert len(undone) == 2
+    resolve_full(store)
+    assert partition(store) == undone

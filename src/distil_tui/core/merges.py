@@ -149,21 +149,40 @@ def approve(store: Store, candidate_id: int) -> int | None:
 
 
 def reject(store: Store, candidate_id: int) -> None:
-    """Record the reviewer's "not the same person": a never-merge constraint
-    between the candidate's records, which later imports respect."""
+    """Record the reviewer's "not the same person": never-merge constraints
+    between the two customers' records, which later imports respect."""
     with store.write() as conn:
-        cand, _a, _b = _pending(conn, candidate_id)
+        cand, a, b = _pending(conn, candidate_id)
         now = store.now()
         conn.execute(T_CANDIDATE.update().where(T_CANDIDATE.c.id == candidate_id)
                      .values(status="rejected", decided_at=now))
-        _never_merge(conn, cand["record_a_id"], cand["record_b_id"], now, f"rejected candidate #{candidate_id}")
+        sides = (_members(conn, a), _members(conn, b)) if a != b else ([cand["record_a_id"]], [cand["record_b_id"]])
+        _keep_apart(conn, *sides, now, f"rejected candidate #{candidate_id}")
 
 
-def _never_merge(conn: Connection, a: int, b: int, now: str, reason: str) -> None:
-    a, b = min(a, b), max(a, b)
-    exists = conn.execute(select(T_NEVER.c.id).where(T_NEVER.c.record_a_id == a, T_NEVER.c.record_b_id == b)).first()
-    if not exists:
-        conn.execute(T_NEVER.insert().values(record_a_id=a, record_b_id=b, created_at=now, reason=reason))
+# Never-merge pairs one decision writes at the most; past it, each record of
+# the smaller side is paired with the first records of the larger.
+MAX_NEVER_PAIRS = 10_000
+
+
+def _keep_apart(conn: Connection, side_a: list[int], side_b: list[int], now: str, reason: str) -> None:
+    """Never-merge constraints between every record of one side and every
+    record of the other.  A pair of anchors alone is not enough: re-linking
+    from scratch (an import's neighbourhood, ``resolve --full``) could join
+    two other records of the sides before the anchors meet."""
+    small, large = sorted((sorted(side_a), sorted(side_b)), key=len)
+    large = large[: max(1, MAX_NEVER_PAIRS // max(len(small), 1))]
+    pairs = {(min(x, y), max(x, y)) for x in small for y in large if x != y}
+    existing = set()
+    for start in range(0, len(small), 500):
+        part = small[start:start + 500]
+        existing.update((a, b) for a, b in conn.execute(
+            select(T_NEVER.c.record_a_id, T_NEVER.c.record_b_id).where(
+                T_NEVER.c.record_a_id.in_(part) | T_NEVER.c.record_b_id.in_(part))))
+    rows = [{"record_a_id": x, "record_b_id": y, "created_at": now, "reason": reason}
+            for x, y in sorted(pairs - existing)]
+    if rows:
+        conn.execute(T_NEVER.insert(), rows)
 
 
 # -- undo ----------------------------------------------------------------
@@ -221,7 +240,8 @@ def undo(store: Store, merge_id: int) -> int:
             found = {r[0] for r in rows}
             conn.execute(T_RETIRED.update().where(T_RETIRED.c.tracking_id.in_(found)).values(customer_id=restored))
             tids |= found
-        _never_merge(conn, min(surviving_side), min(retired_side), now, f"undo of merge #{merge_id}")
+        # The two customers as they now are, records that came later included.
+        _keep_apart(conn, _members(conn, survivor), _members(conn, restored), now, f"undo of merge #{merge_id}")
         # An approval that is undone no longer counts as a labelled match.
         sides = surviving_side | retired_side
         conn.execute(
