@@ -250,3 +250,27 @@ def test_an_undone_merge_stays_undone_when_everything_is_re_linked(tmp_path, wri
     assert len(undone) == 2
     resolve_full(store)
     assert partition(store) == undone
+
+
+def test_undoing_a_merge_leaves_other_decisions_within_a_side_standing(tmp_path, write):
+    """A CRM contact changes from Chidi to Alice: the import merges it with
+    Alice's newsletter row and splits Chidi's newsletter row off.  Undoing the
+    split (a decision: Chidi's row stays) and then the merge must not undo
+    the first decision too."""
+    store = Store(f"sqlite:///{tmp_path / 'decisions'}.db")
+    header = "contact_id,forename,surname,email_address,mobile,zip\n"
+    import_file(store, write("c1.csv", header + "C0,Chidi,Okafor,chidi@mailhost.co.uk,,SW1A 1AA\n"),
+                source="crm", id_column="contact_id")
+    import_file(store, write("n.csv", "first_name,last_name,phone,postcode\nAlice,Okafor,07911 123410,\n"
+                                      "Chidi,Okafor,07911 123412,SW1A 1AA\n"), source="news")
+    assert record_grouping(store)[("news", "3")] == record_grouping(store)[("crm", "C0")]
+    summary = import_file(store, write("c2.csv", header + "C0,Alice,Okafor,alice@mailhost.co.uk,07911 123410,\n"),
+                          source="crm", id_column="contact_id")
+    made = [m for m in list_merges(store) if m.import_run_id == summary.import_run_id]
+    assert [m.action for m in made] == ["split", "merge"]  # newest first
+    for m in made:
+        undo(store, m.merge_id)
+    undone = partition(store)
+    assert record_grouping(store)[("news", "3")] == record_grouping(store)[("crm", "C0")]
+    resolve_full(store)
+    assert partition(store) == undone

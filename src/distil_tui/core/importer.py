@@ -717,8 +717,10 @@ class _Apply:
         changed = {current(c) for c in changed}
         write_customer_attributes(conn, {cid: records_of[cid] for cid in changed})
         # A customer the protections once held apart from another, that now
-        # grows, may settle differently with what it has gained.
+        # grows, may settle differently with what it has gained; so may one
+        # whose records now say something else than when they were linked.
         self.unsettled |= changed & self._held_apart()
+        self.unsettled |= {current(old.customer_id) for old, rec, _a in updated if rec.values != old.values}
         return {
             "customers_created": len(fresh),
             "merges_made": merges_made,

@@ -242,12 +242,15 @@ def undo(store: Store, merge_id: int) -> int:
             tids |= found
         # The two customers as they now are, records that came later included.
         _keep_apart(conn, _members(conn, survivor), _members(conn, restored), now, f"undo of merge #{merge_id}")
-        # An approval that is undone no longer counts as a labelled match.
-        sides = surviving_side | retired_side
+        # An approval across the two sides (the one that made this merge) no
+        # longer stands, nor counts as a labelled match; approvals within a
+        # side are other decisions and stay.
+        a, b = sorted(surviving_side), sorted(retired_side)
         conn.execute(
             T_CANDIDATE.update().where(
                 T_CANDIDATE.c.status == "approved",
-                T_CANDIDATE.c.record_a_id.in_(sides), T_CANDIDATE.c.record_b_id.in_(sides),
+                (T_CANDIDATE.c.record_a_id.in_(a) & T_CANDIDATE.c.record_b_id.in_(b))
+                | (T_CANDIDATE.c.record_a_id.in_(b) & T_CANDIDATE.c.record_b_id.in_(a)),
             ).values(status="undone", decided_at=now))
         undo_id = conn.execute(T_MERGE.insert().values(
             created_at=now, action="undo", rule=m["rule"], surviving_customer_id=survivor,
