@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, bindparam, func, select
 
 from distil_tui.core import tracking
+from distil_tui.core.bulk import paused_gc
 from distil_tui.core.merges import merge_customers, refresh_customers
 from distil_tui.core.models import ImportProgress
 from distil_tui.core.resolve import probabilistic
@@ -57,7 +58,7 @@ def resolve_full(store: Store, *, resolution: ResolutionSettings | None = None,
         if cancel is not None and cancel.is_set():
             raise ResolveCancelled("re-resolve cancelled; nothing was changed")
 
-    with store.write() as conn:
+    with paused_gc(), store.write() as conn:
         now = store.now()
         records = conn.execute(
             select(T_RECORD.c.id, T_RECORD.c.customer_id, T_RECORD.c.kind, T_RECORD.c.attributes)

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import Connection, bindparam, func, select
 
 from distil_tui.core import search_index, tracking
+from distil_tui.core.bulk import paused_gc
 from distil_tui.core.full import resolve_neighbourhood
 from distil_tui.core.ingest.events import ParsedEvent, read_events
 from distil_tui.core.ingest.mapping import ParsedRecord
@@ -113,33 +114,35 @@ def import_file(
         if cancel is not None and cancel.is_set():
             raise ImportCancelled(f"{path}: import cancelled; nothing was imported")
 
-    text = read_text(path)
-    if fmt == "auto":
-        fmt = detect_format(path, text)
-    batch = _read(path, text, fmt, source, id_column, customer_id_source or source, region,
-                  report, check_cancel)
-    if batch.rows_read == 0 and not batch.rejections:
-        raise ImportRefused(f"{path}: no records after the header")
+    # Millions of small objects that live until the import ends: see bulk.py.
+    with paused_gc():
+        text = read_text(path)
+        if fmt == "auto":
+            fmt = detect_format(path, text)
+        batch = _read(path, text, fmt, source, id_column, customer_id_source or source, region,
+                      report, check_cancel)
+        if batch.rows_read == 0 and not batch.rejections:
+            raise ImportRefused(f"{path}: no records after the header")
 
-    with store.write() as conn:
-        applier = _Apply(store, conn, source, path, fmt, resolution or ResolutionSettings(),
-                         region, report, check_cancel)
-        summary = applier.run(batch)
-    return ImportSummary(
-        import_run_id=summary["import_run_id"],
-        file=str(path),
-        source=source,
-        format=fmt,
-        records_read=batch.rows_read,
-        records_imported=batch.rows_read - len(batch.rejections),
-        records_rejected=len(batch.rejections),
-        customers_created=summary["customers_created"],
-        merges_made=summary["merges_made"],
-        candidates_created=summary["candidates_created"],
-        events_imported=summary["events_imported"],
-        seconds=time.perf_counter() - started,
-        rejections=tuple(batch.rejections[:MAX_REJECTIONS_KEPT]),
-    )
+        with store.write() as conn:
+            applier = _Apply(store, conn, source, path, fmt, resolution or ResolutionSettings(),
+                             region, report, check_cancel)
+            summary = applier.run(batch)
+        return ImportSummary(
+            import_run_id=summary["import_run_id"],
+            file=str(path),
+            source=source,
+            format=fmt,
+            records_read=batch.rows_read,
+            records_imported=batch.rows_read - len(batch.rejections),
+            records_rejected=len(batch.rejections),
+            customers_created=summary["customers_created"],
+            merges_made=summary["merges_made"],
+            candidates_created=summary["candidates_created"],
+            events_imported=summary["events_imported"],
+            seconds=time.perf_counter() - started,
+            rejections=tuple(batch.rejections[:MAX_REJECTIONS_KEPT]),
+        )
 
 
 # -- reading -------------------------------------------------------------
