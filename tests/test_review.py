@@ -331,3 +331,21 @@ def test_pending_candidates_are_rescored_with_a_newly_trained_model(store, write
     assert cand.probability == pytest.approx(model.probability(model.fast_weight(levels, values)))
     detail = json.loads(dict(cand.evidence)["date_of_birth"])
     assert detail["weight"] == pytest.approx(round(model.field_weights(levels, values)[2], 3))
+
+
+def test_a_merge_is_not_undone_while_its_survivor_has_since_been_merged_into_another(store, write):
+    imp(store, write, "s.csv", "id,first_name,last_name,email\nS0,Ann,Lee,ann@x.org\n", "shop", id_column="id")
+    imp(store, write, "c.csv", "id,first_name,last_name,phone\nC1,Ann,Lee,07911123456\n", "crm", id_column="id")
+    imp(store, write, "n.csv", "first_name,last_name,email\nAnn,Lee,ann.lee@y.org\n", "news")
+    # The CRM contact and the newsletter row: one merge...
+    imp(store, write, "m1.csv", "first_name,last_name,phone,email\nAnn,Lee,07911 123456,ann.lee@y.org\n", "m1")
+    # ...then that customer and the shop's: the first one's survivor is retired.
+    imp(store, write, "m2.csv", "first_name,last_name,phone,email\nAnn,Lee,07911 123456,ann@x.org\n", "m2")
+    first, second = sorted((m for m in list_merges(store) if m.action == "merge"), key=lambda m: m.merge_id)
+    assert second.retired_tracking_id == first.surviving_tracking_id
+    with pytest.raises(MergeError, match=f"undo #{second.merge_id} first"):
+        undo(store, first.merge_id)
+    undo(store, second.merge_id)
+    undo(store, first.merge_id)
+    assert not together(store, ("crm", "C1"), ("news", "2"))
+    assert not together(store, ("crm", "C1"), ("shop", "S0"))

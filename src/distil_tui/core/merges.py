@@ -264,13 +264,15 @@ def undo(store: Store, merge_id: int) -> int:
 
 
 def _refuse_if_changed_since(conn: Connection, m) -> None:
-    """A merge or split is undone only while no later merge into, or split
-    from, the same customers stands: those are undone first."""
+    """A merge or split is undone only while no later merge or split of the
+    same customers stands (into them, out of them, or of them into another):
+    those are undone first."""
+    both = [m["surviving_tracking_id"], m["retired_tracking_id"]]
     later = conn.execute(
         select(T_MERGE.c.id).where(
             T_MERGE.c.id > m["id"], T_MERGE.c.action.in_(("merge", "split")),
             T_MERGE.c.undone_by_id.is_(None),
-            T_MERGE.c.surviving_tracking_id.in_([m["surviving_tracking_id"], m["retired_tracking_id"]]),
+            T_MERGE.c.surviving_tracking_id.in_(both) | T_MERGE.c.retired_tracking_id.in_(both),
         ).order_by(T_MERGE.c.id.desc())
     ).all()
     if later:
