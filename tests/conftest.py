@@ -77,23 +77,28 @@ WEB_SIGN_IN_JSONL = (
 )
 
 
-def seed_ui_store(folder: Path):
+def seeded_store(folder: Path, name: str, files):
+    """A store with a frozen clock, loaded with ``files`` ((file name, text,
+    import options)) in order."""
     from distil_tui.core.importer import import_file
     from distil_tui.core.store import Store
 
-    store = Store(f"sqlite:///{folder / 'ui.db'}", now=lambda: FROZEN_NOW)
+    store = Store(f"sqlite:///{folder / name}", now=lambda: FROZEN_NOW)
+    for file_name, text, options in files:
+        path = folder / file_name
+        path.write_text(text, encoding="utf-8")
+        import_file(store, path, **options)
+    return store
+
+
+def seed_ui_store(folder: Path):
     events = dict(source="web", fmt="events", customer_id_source="shop")
-    files = (
+    return seeded_store(folder, "ui.db", (
         ("web-visits.jsonl", WEB_VISITS_JSONL, events),
         ("shop.csv", SHOP_CSV, dict(source="shop", id_column="customer_id")),
         ("crm.csv", CRM_CSV, dict(source="crm", id_column="contact_id")),
         ("web-sign-in.jsonl", WEB_SIGN_IN_JSONL, events),
-    )
-    for name, text, options in files:
-        path = folder / name
-        path.write_text(text, encoding="utf-8")
-        import_file(store, path, **options)
-    return store
+    ))
 
 
 @pytest.fixture
@@ -111,5 +116,60 @@ def make_ui_app(ui_store) -> Callable:
 
     def make(**options):
         return DistilApp(ui_store, cursor_blink=False, **options)
+
+    return make
+
+
+# -- review and history fixtures -------------------------------------------------
+#
+# Look-alike pairs in one shop file: each pair is held for review (both hold
+# email addresses, none in common), with per-field evidence; a household
+# mailbox shared by John and Jane Smith.  Then the Patels: a newsletter row
+# with the household's mailbox, Ravi's shop account by phone, his CRM contact
+# joining both (a merge), and Priya making the mailbox row ambiguous (a split).
+
+REVIEW_SHOP_CSV = (
+    "id,first_name,last_name,email,phone,address,town,postcode,dob\n"
+    "S1,Lauren,Robson,robson.lauren@ntlworld.com,,107 Springfield Road,Blackpool,FY5 1BE,1984-09-12\n"
+    "S2,Jon,Walker,,,9 High Street,York,YO1 7HH,1940-03-03\n"
+    "S3,[bold]Maximilian[/],Featherstonehaugh-Cholmondeley,"
+    "max@featherstonehaugh-cholmondeley-estates.co.uk,,Flat 12 The Very Long Named Mansions Building,"
+    "Llanfairpwllgwyngyll,LL61 5UJ,1966-06-06\n"
+    "S4,John,Smith,smiths@x.org,,4 Mill Lane,Leeds,LS6 2AB,1975-03-04\n"
+    "S5,Reece,Lawrence,reece.lawrence48@gmail.com,,88 Craigie Street,Dundee,DD1 9SS,1990-04-05\n"
+    "S6,Reece,Lawrence,reece_lawrence@gmail.com,,88 Craigie Street,Dundee,DD1 9SS,1990-04-05\n"
+    "S7,Laura,Robson,lauren49@btinternet.com,,107 Springfield Rd,Blackpool,FY5 1BE,1984-09-12\n"
+    "S8,John,Walker,,,9 High Street,York,YO1 7HH,1970-04-04\n"
+    "S9,Max,Featherstonehaugh-Cholmondeley,mfc@another-long-domain-name.org.uk,,"
+    "Flat 12 The Very Long Named Mansions,Llanfairpwllgwyngyll,LL61 5UJ,1966-06-06\n"
+    "S10,Jane,Smith,smiths@x.org,,4 Mill Lane,Leeds,LS6 2AB,1977-05-06\n"
+    "S20,Ravi,Patel,,07911 123456,,,,\n"
+)
+
+
+def seed_review_store(folder: Path):
+    return seeded_store(folder, "review.db", (
+        ("news.csv", "email,first_name\npatels@x.org,\n", dict(source="news")),
+        ("shop.csv", REVIEW_SHOP_CSV, dict(source="shop", id_column="id")),
+        ("crm.csv", "id,first_name,last_name,email,phone\nC9,Ravi,Patel,patels@x.org,07911 123456\n",
+         dict(source="crm", id_column="id")),
+        ("shop-late.csv", "id,first_name,last_name,email\nS21,Priya,Patel,patels@x.org\n",
+         dict(source="shop", id_column="id")),
+    ))
+
+
+@pytest.fixture
+def review_store(tmp_path: Path):
+    store = seed_review_store(tmp_path)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def make_review_app(review_store) -> Callable:
+    from distil_tui.ui.app import DistilApp
+
+    def make(**options):
+        return DistilApp(review_store, cursor_blink=False, **options)
 
     return make

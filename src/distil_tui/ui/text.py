@@ -61,6 +61,12 @@ def moment(value: str | None, *, placeholder: str = "") -> Text:
     return literal(value, placeholder=placeholder)
 
 
+def probability_text(probability: float) -> str:
+    """"probability 0.9531"; "> 0.9999" rather than a rounded-up certainty."""
+    shown = f"{probability:.4f}"
+    return "probability > 0.9999" if shown == "1.0000" and probability < 1 else f"probability {shown}"
+
+
 def join(*parts: Text | str, separator: str = " ") -> Text:
     """Join Texts (literal data) and plain strings (our own words, never
     markup) into one single-line Text."""

@@ -1,5 +1,8 @@
 """One Screen per view."""
 
 from distil_tui.ui.screens.browse import BrowseScreen
+from distil_tui.ui.screens.confirm import ConfirmScreen
+from distil_tui.ui.screens.history import HistoryScreen
+from distil_tui.ui.screens.review import ReviewScreen
 
-__all__ = ["BrowseScreen"]
+__all__ = ["BrowseScreen", "ConfirmScreen", "HistoryScreen", "ReviewScreen"]

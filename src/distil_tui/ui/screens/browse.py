@@ -81,6 +81,13 @@ class BrowseScreen(Screen[None]):
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width >= WIDE_LAYOUT_WIDTH, "-wide")
 
+    def on_screen_resume(self) -> None:
+        # Back from review or history: the customer on show may have been
+        # merged, split or separated meanwhile.
+        if self._profile_key is not None:
+            key, self._profile_key = self._profile_key, None
+            self.load_profile(key)
+
     # -- keys -------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
