@@ -342,3 +342,57 @@ def test_the_ui_never_touches_the_database_directly() -> None:
                 continue
             for module in modules:
                 assert module.split(".")[0] not in {"sqlalchemy", "sqlmodel", "sqlite3"}, path
+
+
+# -- keys everywhere: copy, help, palette ---------------------------------------------
+
+
+@pilot_test
+async def test_y_copies_the_tracking_id_of_the_customer_on_show(make_ui_app) -> None:
+    app = make_ui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await search(pilot, "turing")
+        await pilot.press("y")  # in the search box: text
+        assert app.screen.query_one(SearchBox).value == "turingy"
+        await search(pilot, "turing")
+        await pilot.press("down")
+        await settle(pilot)
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.clipboard == app.screen.query_one(ProfileView).profile.tracking_id
+
+
+@pilot_test
+async def test_f1_and_question_mark_show_and_hide_the_keys_of_the_screen(make_ui_app) -> None:
+    from textual.widgets import HelpPanel
+
+    app = make_ui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert app.screen.query(HelpPanel)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert not app.screen.query(HelpPanel)
+        await pilot.press("question_mark")  # in the search box: text
+        await pilot.pause()
+        assert app.screen.query_one(SearchBox).value == "?"
+        assert not app.screen.query(HelpPanel)
+        await pilot.press("down", "question_mark")
+        await pilot.pause()
+        assert app.screen.query(HelpPanel)
+
+
+@pilot_test
+async def test_the_command_palette_offers_the_views_and_actions(make_ui_app) -> None:
+    app = make_ui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        assert {"Review merge candidates", "Merge history", "Switch theme", "Search",
+                "Copy Tracking ID", "Keys", "Quit"} <= titles
+        review = next(c for c in app.get_system_commands(app.screen) if c.title == "Review merge candidates")
+        review.callback()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ReviewScreen"

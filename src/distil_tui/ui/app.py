@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from textual.app import App
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Input
+from textual.widgets import HelpPanel, Input
 
 from distil_tui.core.store import Store
 from distil_tui.ui.screens import BrowseScreen, HistoryScreen, ReviewScreen
@@ -22,6 +24,12 @@ class DistilApp(App[None]):
     TITLE = "distil-tui"
 
     BINDINGS = [
+        # Every key of the screen on show, with what it does (Textual's keys
+        # panel); ? is typed as text in a text box, F1 works everywhere.
+        Binding("f1", "toggle_help", "Help", id="app.help", show=False,
+                tooltip="Show or hide the keys of this screen"),
+        Binding("question_mark", "toggle_help", "Help", id="app.help_question_mark", show=False,
+                tooltip="Show or hide the keys of this screen"),
         Binding(
             "ctrl+q",
             "quit",
@@ -95,6 +103,27 @@ class DistilApp(App[None]):
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
+
+    def action_toggle_help(self) -> None:
+        if self.screen.query(HelpPanel):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The command palette (ctrl+p) offers the views and keys of the app
+        besides Textual's own commands."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Review merge candidates", "The candidates waiting for a decision (r)",
+                            lambda: self.action_open("review"))
+        yield SystemCommand("Merge history", "Every merge, split and undo, newest first (h)",
+                            lambda: self.action_open("history"))
+        yield SystemCommand("Switch theme", "Between the dark and the light theme (ctrl+t)",
+                            self.action_toggle_theme)
+        if isinstance(screen, BrowseScreen):
+            yield SystemCommand("Search", "Go to the search box (/)", screen.action_focus_search)
+            yield SystemCommand("Copy Tracking ID", "Copy the Tracking ID of the customer on show (y)",
+                                screen.action_copy_tracking_id)
 
     def action_toggle_theme(self) -> None:
         self.theme = self.light_theme if self.theme == self.dark_theme else self.dark_theme

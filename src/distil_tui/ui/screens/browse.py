@@ -38,6 +38,8 @@ class BrowseScreen(Screen[None]):
         Binding("escape", "focus_search", "Back", id="browse.back", tooltip="Back to the search box"),
         # Plain q quits wherever it is not text: the search box types it.
         Binding("q", "app.quit", "Quit", id="browse.quit", show=False),
+        Binding("y", "copy_tracking_id", "Copy ID", id="browse.copy_tracking_id",
+                tooltip="Copy the Tracking ID of the customer on show to the clipboard"),
     ]
 
     class SearchFinished(Message):
@@ -94,10 +96,20 @@ class BrowseScreen(Screen[None]):
         # Footer shows only the keys that do something where focus is.
         if action == "focus_search":
             return not isinstance(self.focused, SearchBox)
+        if action == "copy_tracking_id":
+            # Typed as text in the search box; nothing to copy without a profile.
+            return not isinstance(self.focused, SearchBox) and self.query_one(ProfileView).profile is not None
         return True
 
     def action_focus_search(self) -> None:
         self.query_one(SearchBox).focus()
+
+    def action_copy_tracking_id(self) -> None:
+        profile = self.query_one(ProfileView).profile
+        if profile is None:
+            return
+        self.app.copy_to_clipboard(profile.tracking_id)
+        self.notify(f"Copied {profile.tracking_id}", markup=False, timeout=3)
 
     # -- search -----------------------------------------------------------
 
