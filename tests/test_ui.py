@@ -390,7 +390,7 @@ async def test_the_command_palette_offers_the_views_and_actions(make_ui_app) -> 
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         titles = {command.title for command in app.get_system_commands(app.screen)}
-        assert {"Review merge candidates", "Merge history", "Switch theme", "Search",
+        assert {"Review merge candidates", "Merge history", "Import a file", "Switch theme", "Search",
                 "Copy Tracking ID", "Keys", "Quit"} <= titles
         review = next(c for c in app.get_system_commands(app.screen) if c.title == "Review merge candidates")
         review.callback()

@@ -10,7 +10,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import HelpPanel, Input
 
 from distil_tui.core.store import Store
-from distil_tui.ui.screens import BrowseScreen, HistoryScreen, ReviewScreen
+from distil_tui.ui.screens import BrowseScreen, HistoryScreen, ImportScreen, ReviewScreen
 
 
 class DistilApp(App[None]):
@@ -62,9 +62,11 @@ class DistilApp(App[None]):
             id="app.history",
             tooltip="Every merge, split and undo, newest first",
         ),
+        Binding("i", "open('import')", "Import", id="app.import", show=False,
+                tooltip="Import a CSV or JSON Lines file: preview, progress, summary"),
     ]
 
-    VIEWS: dict[str, type[Screen]] = {"review": ReviewScreen, "history": HistoryScreen}
+    VIEWS: dict[str, type[Screen]] = {"review": ReviewScreen, "history": HistoryScreen, "import": ImportScreen}
 
     def __init__(
         self,
@@ -118,6 +120,8 @@ class DistilApp(App[None]):
                             lambda: self.action_open("review"))
         yield SystemCommand("Merge history", "Every merge, split and undo, newest first (h)",
                             lambda: self.action_open("history"))
+        yield SystemCommand("Import a file", "A CSV or JSON Lines file: preview, progress, summary (i)",
+                            lambda: self.action_open("import"))
         yield SystemCommand("Switch theme", "Between the dark and the light theme (ctrl+t)",
                             self.action_toggle_theme)
         if isinstance(screen, BrowseScreen):

@@ -63,6 +63,7 @@ class BrowseScreen(Screen[None]):
         self.store = store
         self._cursor_blink = cursor_blink
         self._profile_key: str | None = None  # the customer the profile pane is for
+        self.search_stale = False  # an import changed the data: search again on resume
 
     def compose(self) -> ComposeResult:
         search = SearchBox(
@@ -84,6 +85,9 @@ class BrowseScreen(Screen[None]):
         self.set_class(event.size.width >= WIDE_LAYOUT_WIDTH, "-wide")
 
     def on_screen_resume(self) -> None:
+        if self.search_stale:
+            self.search_stale = False
+            self.run_search(self.query_one(SearchBox).value)
         # Back from review or history: the customer on show may have been
         # merged, split or separated meanwhile.
         if self._profile_key is not None:
