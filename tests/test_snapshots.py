@@ -57,3 +57,11 @@ def test_data_shown_literally(snap_compare, make_ui_app) -> None:
     a customer with very long values selected: cut with an ellipsis, nothing
     overflowing."""
     assert snap_compare(make_ui_app(), terminal_size=(80, 24), run_before=typing("tab", "down"))
+
+
+def test_help_lists_the_keys_of_the_screen(snap_compare, make_ui_app) -> None:
+    """At 100x30: F1 over a customer's profile: every key of the browse
+    screen with what it does."""
+    assert snap_compare(
+        make_ui_app(), terminal_size=(100, 30), run_before=typing(*"ada", "down", "f1")
+    )
