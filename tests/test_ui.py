@@ -396,3 +396,44 @@ async def test_the_command_palette_offers_the_views_and_actions(make_ui_app) -> 
         review.callback()
         await pilot.pause()
         assert type(app.screen).__name__ == "ReviewScreen"
+
+
+@pilot_test
+async def test_the_event_timeline_pages_through_every_event(tmp_path) -> None:
+    import json
+
+    from distil_tui.core.importer import import_file
+    from distil_tui.core.store import Store
+    from distil_tui.ui.app import DistilApp
+
+    store = Store(f"sqlite:///{tmp_path / 'events.db'}")
+    (tmp_path / "shop.csv").write_text("id,first_name,last_name,email\n7,Eve,Events,eve@x.org\n")
+    import_file(store, tmp_path / "shop.csv", source="shop", id_column="id")
+    lines = [json.dumps({"anonymous_user_id": "eve-pc", "timestamp": f"2026-03-01T10:{n // 60:02d}:{n % 60:02d}Z",
+                         "event": f"view-{n:03d}", **({"customer": {"customer_id": "7"}} if n == 0 else {})})
+             for n in range(120)]
+    (tmp_path / "ev.jsonl").write_text("\n".join(lines) + "\n")
+    import_file(store, tmp_path / "ev.jsonl", source="web", customer_id_source="shop")
+    app = DistilApp(store, cursor_blink=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await search(pilot, "eve events")
+        await pilot.press("enter")
+        await settle(pilot)
+        view = app.screen.query_one(ProfileView)
+        assert [e.event_type for e in view.profile.recent_events][:2] == ["view-119", "view-118"]
+        assert "1–50 of 120 · ] older" in profile_text(pilot)
+        await pilot.press("left_square_bracket")  # no newer page: nothing happens
+        await settle(pilot)
+        assert view.profile.events_offset == 0
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        await settle(pilot)
+        assert view.profile.events_offset == 100
+        assert view.profile.recent_events[-1].event_type == "view-000"
+        assert "101–120 of 120 · [ newer" in profile_text(pilot)
+        await pilot.press("right_square_bracket")  # the last page: nothing older
+        await settle(pilot)
+        assert view.profile.events_offset == 100
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert view.profile.events_offset == 50
+    store.close()

@@ -163,11 +163,12 @@ class CustomerProfile:
     custom_attributes: tuple[tuple[str, str], ...]
     identifiers: tuple[IdentifierView, ...]
     sources: tuple[SourceRecordView, ...]
-    recent_events: tuple[EventView, ...]  # newest first
+    recent_events: tuple[EventView, ...]  # one page of events, newest first
     event_count: int
     merges: tuple[MergeView, ...]  # newest first
     retired_tracking_ids: tuple[str, ...]
     resolved_from: str | None = None  # the retired Tracking ID the caller asked for, if any
+    events_offset: int = 0  # newer events before the page in recent_events
 
     @property
     def display_name(self) -> str:

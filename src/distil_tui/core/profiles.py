@@ -66,16 +66,21 @@ def find_customer(conn: Connection, key: str, region: str | None = None) -> tupl
     return None
 
 
-def get_profile(store: Store, key: str, *, events: int = RECENT_EVENTS) -> CustomerProfile | None:
+def get_profile(store: Store, key: str, *, events: int = RECENT_EVENTS,
+                events_offset: int = 0) -> CustomerProfile | None:
+    """The profile of the customer ``key`` names, with one page of its
+    events, newest first: ``events`` of them after the newest
+    ``events_offset``."""
     with store.read() as conn:
         found = find_customer(conn, key)
         if found is None:
             return None
-        return load_profile(conn, found[0], resolved_from=found[1], events=events)
+        return load_profile(conn, found[0], resolved_from=found[1], events=events,
+                            events_offset=events_offset)
 
 
 def load_profile(conn: Connection, customer_id: int, *, resolved_from: str | None = None,
-                 events: int = RECENT_EVENTS) -> CustomerProfile:
+                 events: int = RECENT_EVENTS, events_offset: int = 0) -> CustomerProfile:
     c = conn.execute(select(T_CUSTOMER).where(T_CUSTOMER.c.id == customer_id)).mappings().one()
     attributes = tuple((name, c[name]) for name in STANDARD_ATTRIBUTES if c[name])
     custom = tuple(sorted((k, str(v)) for k, v in json.loads(c["custom"]).items() if v))
@@ -112,7 +117,7 @@ def load_profile(conn: Connection, customer_id: int, *, resolved_from: str | Non
                T_EVENT.c.anonymous_user_id, T_EVENT.c.properties)
         .where(event_filter)
         .order_by(T_EVENT.c.occurred_at.desc(), T_EVENT.c.id.desc())
-        .limit(events)
+        .limit(events).offset(max(events_offset, 0))
     ).all()
     recent = tuple(
         EventView(at, etype, src, anon, tuple((k, _text(v)) for k, v in json.loads(props).items()))
@@ -142,6 +147,7 @@ def load_profile(conn: Connection, customer_id: int, *, resolved_from: str | Non
         sources=sources,
         recent_events=recent,
         event_count=event_count,
+        events_offset=max(events_offset, 0),
         merges=tuple(merge_view(m) for m in merge_rows),
         retired_tracking_ids=retired,
         resolved_from=resolved_from,

@@ -21,6 +21,7 @@ from distil_tui.ui.text import join, literal
 from distil_tui.ui.widgets import ProfileView, ResultsTable, SearchBox
 
 PAGE_SIZE = 50  # never more than a page of rows in the table
+EVENTS_PAGE = 50  # events shown at a time in the profile
 WIDE_LAYOUT_WIDTH = 150  # from here results and profile sit side by side
 
 
@@ -40,6 +41,11 @@ class BrowseScreen(Screen[None]):
         Binding("q", "app.quit", "Quit", id="browse.quit", show=False),
         Binding("y", "copy_tracking_id", "Copy ID", id="browse.copy_tracking_id",
                 tooltip="Copy the Tracking ID of the customer on show to the clipboard"),
+        # The event timeline's pages; the section's heading names the keys.
+        Binding("right_square_bracket", "events_page(1)", "Older events", id="browse.older_events",
+                show=False, tooltip="The next page of the customer's events, older ones"),
+        Binding("left_square_bracket", "events_page(-1)", "Newer events", id="browse.newer_events",
+                show=False, tooltip="The previous page of the customer's events, newer ones"),
     ]
 
     class SearchFinished(Message):
@@ -100,6 +106,12 @@ class BrowseScreen(Screen[None]):
         # Footer shows only the keys that do something where focus is.
         if action == "focus_search":
             return not isinstance(self.focused, SearchBox)
+        if action == "events_page":
+            profile = self.query_one(ProfileView).profile
+            if profile is None or isinstance(self.focused, SearchBox):
+                return False
+            offset = profile.events_offset + int(parameters[0]) * EVENTS_PAGE
+            return 0 <= offset < profile.event_count
         if action == "copy_tracking_id":
             # Typed as text in the search box; nothing to copy without a profile.
             return not isinstance(self.focused, SearchBox) and self.query_one(ProfileView).profile is not None
@@ -107,6 +119,11 @@ class BrowseScreen(Screen[None]):
 
     def action_focus_search(self) -> None:
         self.query_one(SearchBox).focus()
+
+    def action_events_page(self, step: int) -> None:
+        profile = self.query_one(ProfileView).profile
+        if profile is not None and self._profile_key is not None:
+            self.fetch_profile(self._profile_key, max(profile.events_offset + step * EVENTS_PAGE, 0))
 
     def action_copy_tracking_id(self) -> None:
         profile = self.query_one(ProfileView).profile
@@ -185,8 +202,8 @@ class BrowseScreen(Screen[None]):
         self.fetch_profile(key)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="profile", description="profile")
-    def fetch_profile(self, key: str) -> None:
-        profile = get_profile(self.store, key)
+    def fetch_profile(self, key: str, events_offset: int = 0) -> None:
+        profile = get_profile(self.store, key, events=EVENTS_PAGE, events_offset=events_offset)
         if not get_current_worker().is_cancelled:
             self.post_message(self.ProfileLoaded(key, profile))
 

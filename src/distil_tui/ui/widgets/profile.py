@@ -137,7 +137,7 @@ class ProfileView(Vertical):
             yield ProfileSection("Attributes", id="section-attributes")
             yield ProfileSection("Identifiers", id="section-identifiers")
             yield ProfileSection("Sources", id="section-sources")
-            yield ProfileSection("Recent events", id="section-events")
+            yield ProfileSection("Event timeline", id="section-events")
             yield ProfileSection("Merges", id="section-merges")
             yield ProfileSection("Retired Tracking IDs", id="section-retired")
         yield Static(id="profile-message")
@@ -169,11 +169,12 @@ class ProfileView(Vertical):
         self._section("attributes").show(attributes, note="" if attributes else "none")
         self._show_rows("identifiers", _identifiers(profile), len(profile.identifiers))
         self._show_rows("sources", _sources(profile), len(profile.sources))
-        events_note = (
-            f"{len(profile.recent_events)} of {profile.event_count}"
-            if profile.event_count > len(profile.recent_events)
-            else ""
-        )
+        events_note = ""
+        if profile.event_count > len(profile.recent_events):
+            first = profile.events_offset + 1
+            last = profile.events_offset + len(profile.recent_events)
+            keys = [k for k, show in (("] older", last < profile.event_count), ("[ newer", first > 1)) if show]
+            events_note = f"{first}–{last} of {profile.event_count}" + (f" · {', '.join(keys)}" if keys else "")
         self._show_rows("events", _events(profile.recent_events), len(profile.recent_events), events_note)
         self._show_rows("merges", _merges(profile.merges), len(profile.merges))
         retired = profile.retired_tracking_ids
