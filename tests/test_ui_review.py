@@ -473,3 +473,16 @@ async def test_layout_fits(make_review_app, size) -> None:
         for widget in app.screen.query("#history-list, #history-detail"):
             assert widget.region.right <= size[0] and widget.region.bottom <= size[1] - 1, widget
             assert widget.region.height >= 6
+
+
+@pilot_test
+async def test_the_command_palette_offers_the_review_screens_actions(make_review_app, review_store) -> None:
+    first, *_ = list_candidates(review_store)
+    app = make_review_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_view(pilot, "r")
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert {"Approve", "Reject", "Next"} <= set(commands)
+        await commands["Approve"].callback()
+        await settle(pilot)
+        assert one_customer(review_store, first.a.tracking_id, first.b.tracking_id)

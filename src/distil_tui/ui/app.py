@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -128,6 +129,14 @@ class DistilApp(App[None]):
             yield SystemCommand("Search", "Go to the search box (/)", screen.action_focus_search)
             yield SystemCommand("Copy Tracking ID", "Copy the Tracking ID of the customer on show (y)",
                                 screen.action_copy_tracking_id)
+        # And whatever the screen on show can do now (approve, reject, undo...).
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not active.enabled or not binding.id or binding.id.startswith("app.") or not binding.description:
+                continue
+            help_text = f"{active.tooltip or binding.tooltip} ({binding.key_display or binding.key})".lstrip()
+            yield SystemCommand(binding.description, help_text,
+                                partial(self.run_action, binding.action, active.node))
 
     def action_toggle_theme(self) -> None:
         self.theme = self.light_theme if self.theme == self.dark_theme else self.dark_theme
