@@ -213,3 +213,27 @@ def test_progress_line_says_where_how_fast_and_how_long() -> None:
     assert line == "Wrote 100 records; now their customers and the search index · about 2 s left"
     _, line = importing.progress_view(ImportProgress("resolving", 0, 7), 0.0, 0.0)
     assert line == "Resolving 7 records into customers"
+
+
+@pilot_test
+async def test_events_say_whose_customer_ids_they_carry(make_ui_app, ui_store, write) -> None:
+    import json
+
+    # The ui store's shop has customer 1001 (Ada); a sign-in names her by that id only.
+    events = [{"anonymous_user_id": "tablet-9", "timestamp": "2026-01-01T08:00:00Z", "event": "page_view"},
+              {"anonymous_user_id": "tablet-9", "timestamp": "2026-01-01T08:01:00Z", "event": "sign_in",
+               "customer": {"customer_id": "1001"}}]
+    path = write("tablet.jsonl", "\n".join(json.dumps(e) for e in events) + "\n")
+    app = make_ui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_import(pilot, str(path))
+        assert str(screen.query_one("#import-key-label", Static).render()) == "Ids from"
+        key = screen.query_one("#import-key", Input)
+        key.focus()
+        await pilot.press(*"shop", "enter")
+        await settle(pilot)
+        assert screen.has_class("-done")
+    from distil_tui.core.exports import record_grouping
+
+    grouping = record_grouping(ui_store)
+    assert grouping[("tablet", "tablet-9")] == grouping[("shop", "1001")]

@@ -156,3 +156,14 @@ def _unique(names) -> list[str]:
         seen[name] = seen.get(name, 0) + 1
         out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
     return out
+
+
+def known_sources(store) -> list[str]:
+    """The sources imported so far, for the import screen to suggest whose
+    customer ids an events file carries."""
+    from sqlalchemy import select
+
+    from distil_tui.core.schema import T_RUN
+
+    with store.read() as conn:
+        return sorted(r[0] for r in conn.execute(select(T_RUN.c.source).distinct()))

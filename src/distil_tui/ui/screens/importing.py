@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 from distil_tui.core.importer import ImportCancelled, import_file
 from distil_tui.core.ingest.readers import ImportRefused
 from distil_tui.core.models import ImportProgress, ImportSummary
-from distil_tui.core.preview import FilePreview, preview_file
+from distil_tui.core.preview import FilePreview, known_sources, preview_file
 from distil_tui.core.store import Store
 from distil_tui.ui.import_job import can_run_apart, import_apart
 from distil_tui.ui.screens.browse import BrowseScreen
@@ -33,6 +33,8 @@ from distil_tui.ui.text import join, literal
 # import; after the records are written, customers and the search index are.
 STAGES = {"reading": (0.0, 0.15), "resolving": (0.15, 0.35), "writing": (0.5, 0.35)}
 SAMPLE_WIDTH = 18  # a previewed value; longer ones are cut with an ellipsis
+KEY_PLACEHOLDER = "none: rows are keyed by line number"
+IDS_PLACEHOLDER = "the source whose customer ids the events carry (none: this one)"
 
 
 class PathSuggester(Suggester):
@@ -112,11 +114,13 @@ class ImportScreen(Screen[None]):
     class Previewed(Message):
         """The preview of what ``path`` named when it was asked for."""
 
-        def __init__(self, path: str, preview: FilePreview | None, error: str | None) -> None:
+        def __init__(self, path: str, preview: FilePreview | None, error: str | None,
+                     sources: tuple[str, ...] = ()) -> None:
             super().__init__()
             self.path = path
             self.preview = preview
             self.error = error
+            self.sources = sources  # imported so far: whose ids events may carry
 
     class Progressed(Message):
         """How far the import is; a newer one replaces one not yet shown."""
@@ -161,9 +165,8 @@ class ImportScreen(Screen[None]):
                 yield ImportField(placeholder="where the records come from: shop, crm…",
                                   id="import-source", compact=True)
             with Horizontal(classes="import-row"):
-                yield Label("Key column", classes="import-label")
-                yield ImportField(placeholder="none: rows are keyed by line number",
-                                  id="import-key", compact=True)
+                yield Label("Key column", classes="import-label", id="import-key-label")
+                yield ImportField(placeholder=KEY_PLACEHOLDER, id="import-key", compact=True)
             yield Static(id="import-info", markup=False)
             with Vertical(id="import-progress"):
                 yield ProgressBar(total=1.0, show_eta=False, id="import-bar")
@@ -242,7 +245,8 @@ class ImportScreen(Screen[None]):
             preview, error = None, str(exc)
         except OSError as exc:
             preview, error = None, f"{path.strip()}: {exc.strerror or exc}"
-        self.post_message(self.Previewed(path, preview, error))
+        sources = tuple(known_sources(self.store)) if preview is not None and preview.format == "events" else ()
+        self.post_message(self.Previewed(path, preview, error, sources))
 
     @on(Previewed)
     def _previewed(self, message: Previewed) -> None:
@@ -258,9 +262,20 @@ class ImportScreen(Screen[None]):
         if not self._source_typed:
             self._fill("#import-source", name.stem)
         key = self.query_one("#import-key", Input)
-        key.suggester = SuggestFromList(preview.headers, case_sensitive=True)
-        if not self._key_typed:
-            self._fill("#import-key", preview.key_column or "")
+        if preview.format == "events":
+            # Events carry no key column; they name customers by the ids
+            # of a source (the shop's, say): which one, as --customer-id-source.
+            self.query_one("#import-key-label", Label).update("Ids from")
+            key.placeholder = IDS_PLACEHOLDER
+            key.suggester = SuggestFromList(message.sources, case_sensitive=True)
+            if not self._key_typed:
+                self._fill("#import-key", "")
+        else:
+            self.query_one("#import-key-label", Label).update("Key column")
+            key.placeholder = KEY_PLACEHOLDER
+            key.suggester = SuggestFromList(preview.headers, case_sensitive=True)
+            if not self._key_typed:
+                self._fill("#import-key", preview.key_column or "")
         self._show_preview(preview)
         kinds = {"csv": "CSV", "jsonl": "JSON Lines customers", "events": "JSON Lines tracking events"}
         noun = "field" if preview.format != "csv" else "column"
@@ -336,7 +351,8 @@ class ImportScreen(Screen[None]):
         try:
             summary = run(
                 self.store, path, source=source, fmt=fmt,
-                id_column=key if fmt != "events" else None, progress=progress, cancel=cancel,
+                id_column=key if fmt != "events" else None,
+                customer_id_source=key if fmt == "events" else None, progress=progress, cancel=cancel,
             )
         except ImportCancelled:
             self.post_message(self.Finished(cancelled=True))
