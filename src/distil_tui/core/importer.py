@@ -526,8 +526,6 @@ class _Apply:
             for key in sorted(before - after):
                 self.conn.execute(T_BLOCK.delete().where(T_BLOCK.c.key == key, T_BLOCK.c.record_id == old.id))
             rows.extend((key, old.id) for key in sorted(after - before))
-        # In key order, so that the index B-tree is filled page by page.
-        rows.sort()
         for chunk in _chunks(rows, 5000):
             bulk_insert(self.conn, T_BLOCK, list(chunk), columns=("key", "record_id"))
 
