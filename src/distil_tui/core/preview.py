@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+
 from distil_tui.core.ingest.mapping import attribute_for, fold_header
 from distil_tui.core.ingest.readers import (
     ImportRefused,
@@ -22,6 +24,7 @@ from distil_tui.core.ingest.readers import (
     sniff_delimiter,
 )
 from distil_tui.core.models import STANDARD_ATTRIBUTES
+from distil_tui.core.schema import T_RUN
 
 HEAD_BYTES = 256 * 1024
 PREVIEW_ROWS = 5
@@ -161,9 +164,5 @@ def _unique(names) -> list[str]:
 def known_sources(store) -> list[str]:
     """The sources imported so far, for the import screen to suggest whose
     customer ids an events file carries."""
-    from sqlalchemy import select
-
-    from distil_tui.core.schema import T_RUN
-
     with store.read() as conn:
         return sorted(r[0] for r in conn.execute(select(T_RUN.c.source).distinct()))
