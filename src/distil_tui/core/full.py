@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, func, select
 
 from distil_tui.core import tracking
 from distil_tui.core.bulk import paused_gc
-from distil_tui.core.merges import merge_customers, refresh_customers
+from distil_tui.core.merges import merge_customers, pending_pairs, refresh_customers
 from distil_tui.core.models import ImportProgress
 from distil_tui.core.resolve import probabilistic
 from distil_tui.core.resolve.comparison import match_fields
@@ -326,11 +326,7 @@ def _held_candidates(conn: Connection, now: str, linker: Linker, import_run_id: 
         return 0
     rids = sorted({record_of(n) for h in held for n in (h.left, h.right)})
     customer_of = dict(rows_in(conn, "SELECT id, customer_id FROM source_record WHERE id IN ({in})", rids))
-    ra, rb = T_RECORD.alias("ra"), T_RECORD.alias("rb")
-    pending = {frozenset(pair) for pair in conn.execute(
-        select(ra.c.customer_id, rb.c.customer_id).select_from(T_CANDIDATE)
-        .join(ra, ra.c.id == T_CANDIDATE.c.record_a_id).join(rb, rb.c.id == T_CANDIDATE.c.record_b_id)
-        .where(T_CANDIDATE.c.status == "pending"))}
+    pending = pending_pairs(conn)
     out = []
     for h in held:
         a, b = record_of(h.left), record_of(h.right)

@@ -32,7 +32,7 @@ from distil_tui.core.ingest.readers import (
     read_jsonl,
     read_text,
 )
-from distil_tui.core.merges import customer_row, merge_customers, write_customer_attributes
+from distil_tui.core.merges import customer_row, merge_customers, pending_pairs, write_customer_attributes
 from distil_tui.core.models import ImportProgress, ImportSummary, Rejection
 from distil_tui.core.resolve import probabilistic
 from distil_tui.core.resolve.comparison import MatchFields, blocking_keys, comparisons, match_fields
@@ -720,7 +720,7 @@ class _Apply:
         # A customer the protections once held apart from another, that now
         # grows, may settle differently with what it has gained; so may one
         # whose records now say something else than when they were linked.
-        self.unsettled |= changed & self._held_apart()
+        self.unsettled |= changed & {cid for pair in pending_pairs(conn, protections_only=True) for cid in pair}
         self.unsettled |= {current(old.customer_id) for old, rec, _a in updated if rec.values != old.values}
         return {
             "customers_created": len(fresh),
@@ -799,8 +799,7 @@ class _Apply:
                 return min(holders)
             return min(r.id for r in customer_records[node[1]])
 
-        pending = self._pending_pairs({customer(h.left) for h in linker.held}
-                                      | {customer(h.right) for h in linker.held})
+        pending = pending_pairs(self.conn)
         rows = []
         for held in linker.held:
             a, b = customer(held.left), customer(held.right)
@@ -834,36 +833,6 @@ class _Apply:
         apart from a larger one come into its neighbourhood anyway)."""
         sql = "SELECT id FROM customer WHERE record_count > 1 AND id IN ({in})"
         return {cid for (cid,) in rows_in(self.conn, sql, sorted(customer_ids))}
-
-    def _held_apart(self) -> set[int]:
-        """Customers with a pending candidate that a protection (not a
-        probability) held."""
-        ra = T_RECORD.alias("ra")
-        rb = T_RECORD.alias("rb")
-        rows = self.conn.execute(
-            select(ra.c.customer_id, rb.c.customer_id).select_from(T_CANDIDATE)
-            .join(ra, ra.c.id == T_CANDIDATE.c.record_a_id)
-            .join(rb, rb.c.id == T_CANDIDATE.c.record_b_id)
-            .where(T_CANDIDATE.c.status == "pending", T_CANDIDATE.c.reason != "probability_band"))
-        return {cid for pair in rows for cid in pair}
-
-    def _pending_pairs(self, customer_ids: set[int]) -> set[frozenset[int]]:
-        """Customer pairs that already wait for review, so that an import
-        does not ask the same question twice."""
-        ra = T_RECORD.alias("ra")
-        rb = T_RECORD.alias("rb")
-        pairs: set[frozenset[int]] = set()
-        for chunk in _chunks(sorted(customer_ids)):
-            rows = self.conn.execute(
-                select(ra.c.customer_id, rb.c.customer_id)
-                .select_from(T_CANDIDATE)
-                .join(ra, ra.c.id == T_CANDIDATE.c.record_a_id)
-                .join(rb, rb.c.id == T_CANDIDATE.c.record_b_id)
-                .where(T_CANDIDATE.c.status == "pending",
-                       ra.c.customer_id.in_(chunk) | rb.c.customer_id.in_(chunk))
-            )
-            pairs.update(frozenset(r) for r in rows)
-        return pairs
 
 
 __all__ = ["FORMATS", "ImportCancelled", "ImportRefused", "import_file"]

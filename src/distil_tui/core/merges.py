@@ -109,6 +109,19 @@ def _tracking_id(conn: Connection, customer_id: int) -> str:
     return conn.execute(select(T_CUSTOMER.c.tracking_id).where(T_CUSTOMER.c.id == customer_id)).scalar_one()
 
 
+def pending_pairs(conn: Connection, *, protections_only: bool = False) -> set[frozenset[int]]:
+    """The customer pairs whose merge candidates wait for review (those a
+    protection held, not a probability, with ``protections_only``)."""
+    ra, rb = T_RECORD.alias("ra"), T_RECORD.alias("rb")
+    stmt = (select(ra.c.customer_id, rb.c.customer_id).select_from(T_CANDIDATE)
+            .join(ra, ra.c.id == T_CANDIDATE.c.record_a_id)
+            .join(rb, rb.c.id == T_CANDIDATE.c.record_b_id)
+            .where(T_CANDIDATE.c.status == "pending"))
+    if protections_only:
+        stmt = stmt.where(T_CANDIDATE.c.reason != "probability_band")
+    return {frozenset(pair) for pair in conn.execute(stmt)}
+
+
 # -- review --------------------------------------------------------------
 
 

@@ -38,6 +38,8 @@ from functools import lru_cache
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
 from sqlalchemy import Connection
 
+from distil_tui.core import phones
+
 FORMAT = 2  # bump when the tables below change: stores rebuild their index
 PREFIX_INDEX = 4  # FTS5 keeps the prefixes of up to this many letters of each name word
 
@@ -167,10 +169,8 @@ def phone_digits(phone: str | None) -> str | None:
     if not phone:
         return None
     digits = _NON_DIGIT.sub("", phone)
-    if phone.startswith("+"):
-        for size in (1, 2, 3):  # country codes are prefix-free
-            if trunk_prefix(digits[:size]) is not None:
-                return digits[size:] or None
+    if phone.startswith("+") and digits:
+        return phones.national_number(digits) or None
     return digits or None
 
 
