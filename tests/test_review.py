@@ -10,7 +10,7 @@ from distil_tui.core.exports import record_grouping
 from distil_tui.core.importer import import_file
 from distil_tui.core.merges import MergeError, approve, list_candidates, list_merges, reject, undo
 from distil_tui.core.profiles import get_profile
-from distil_tui.core.schema import T_CUSTOMER, T_RECORD, T_RETIRED
+from distil_tui.core.schema import SCHEMA_VERSION, T_CUSTOMER, T_RECORD, T_RETIRED
 from distil_tui.core.store import Store
 
 HOUSEHOLD = "id,email,first_name\nS1,smiths@x.org,John\nS2,smiths@x.org,Jane\n"
@@ -302,7 +302,9 @@ def test_a_version_2_store_loses_the_indexes_nothing_reads(tmp_path):
     store = Store(f"sqlite:///{path}")
     with store.read() as conn:
         indexes = {row[0] for row in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert store.meta_get(conn, "schema_version") == "3"
+        assert store.meta_get(conn, "schema_version") == str(SCHEMA_VERSION)
+        tables = {row[0] for row in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"segment", "forget", "forgotten_identifier"} <= tables
     assert "ix_customer_first_name_key" not in indexes and "ix_identifier_record_id" not in indexes
     assert "ix_customer_email_key" in indexes
 

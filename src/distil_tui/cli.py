@@ -77,13 +77,59 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_show)
 
-    p = sub.add_parser("export", parents=[common], help="export customers, records or identifiers")
+    p = sub.add_parser("export", parents=[common], help="export customers (all, or a segment's, with chosen "
+                       "attributes), records, identifiers, or the Tracking ID change feed")
     p.add_argument("file", type=Path)
     p.add_argument("--format", choices=("csv", "jsonl"), help="default: from the file's suffix, else csv")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--records", action="store_true", help="one row per source record")
     what.add_argument("--identifiers", action="store_true", help="one row per identifier")
+    what.add_argument("--tracking-id-changes", action="store_true",
+                      help="the Tracking ID change feed: merges, splits and undos, oldest first")
+    p.add_argument("--segment", metavar="NAME", help="only the customers of this saved segment")
+    p.add_argument("--columns", metavar="A,B,C", help="attributes to export, comma-separated (e.g. "
+                   "first_name,email_address,custom.loyalty_tier); the Tracking ID is always included")
+    p.add_argument("--since", metavar="TIME", help="with --tracking-id-changes: only changes at or after "
+                   "this day (YYYY-MM-DD) or time (ISO 8601)")
     p.set_defaults(handler=_cmd_export)
+
+    p = sub.add_parser("segments", parents=[common], help="saved segments: list, create, show, rename, delete")
+    seg = p.add_subparsers(title="segment commands", metavar="ACTION", required=True)
+    q = seg.add_parser("list", parents=[common], help="every saved segment with its customer count")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=_cmd_segments_list)
+    q = seg.add_parser("create", parents=[common], help="save a segment",
+                       description="Save a segment. Each --where is ATTRIBUTE OPERATOR [VALUE]: text "
+                       "(equals, contains, starts_with), dates (before, after: YYYY-MM-DD or a time), "
+                       "numbers (greater_than, less_than), any (is_empty, is_not_empty). Attributes: "
+                       "first_name, email_address, town, date_of_birth, core_data.last_seen, "
+                       "custom.NAME...")
+    q.add_argument("name")
+    q.add_argument("--where", metavar="CONDITION", action="append", default=[],
+                   help="a condition, e.g. 'town equals Leeds' (repeat for more)")
+    q.add_argument("--any", action="store_true", help="customers matching any condition (OR); default: all (AND)")
+    q.add_argument("--replace", action="store_true", help="replace a saved segment of the same name")
+    q.set_defaults(handler=_cmd_segments_create)
+    q = seg.add_parser("show", parents=[common], help="a saved segment's conditions and customer count")
+    q.add_argument("name")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=_cmd_segments_show)
+    q = seg.add_parser("rename", parents=[common], help="rename a saved segment")
+    q.add_argument("name")
+    q.add_argument("new_name")
+    q.set_defaults(handler=_cmd_segments_rename)
+    q = seg.add_parser("delete", parents=[common], help="delete a saved segment (its customers stay)")
+    q.add_argument("name")
+    q.set_defaults(handler=_cmd_segments_delete)
+
+    p = sub.add_parser("forget", parents=[common], help="erase a customer's personal data (irreversible)",
+                       description="Erase the personal data of the customer KEY names (Tracking ID, email, "
+                       "phone, source:id): attributes, identifiers, source rows, event details. The "
+                       "customer keeps its Tracking ID and merge history; later imports of its "
+                       "identifiers are recognised.")
+    p.add_argument("key")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(handler=_cmd_forget)
 
     p = sub.add_parser("merges", parents=[common], help="merge history, or candidates pending review")
     p.add_argument("--pending", action="store_true", help="merge candidates waiting for review")
@@ -179,11 +225,156 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from distil_tui.core.exports import export
+    from distil_tui.core import exports, segments
+    from distil_tui.core.attributes import UnknownAttribute
 
-    what = "records" if args.records else "identifiers" if args.identifiers else "customers"
-    count = export(_store(args), args.file, what=what, fmt=args.format)
-    print(f"{count} {what} written to {args.file}", file=sys.stderr)
+    store = _store(args)
+    customers_only = args.records or args.identifiers or args.tracking_id_changes
+    if customers_only and (args.segment or args.columns):
+        print("distil-tui: --segment and --columns choose customers and their attributes; they do not "
+              "apply to --records, --identifiers or --tracking-id-changes", file=sys.stderr)
+        return EXIT_ERROR
+    if args.since and not args.tracking_id_changes:
+        print("distil-tui: --since applies to --tracking-id-changes only", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        if args.tracking_id_changes:
+            count = exports.export_tracking_id_changes(store, args.file, since=args.since, fmt=args.format)
+            what = "Tracking ID changes"
+        elif args.segment or args.columns:
+            segment = segments.get(store, args.segment) if args.segment else None
+            columns = args.columns.split(",") if args.columns else None
+            count = exports.export_customers(store, args.file, segment=segment, columns=columns,
+                                             fmt=args.format, progress=_export_progress())
+            _clear_progress()
+            what = f"customers of segment {args.segment!r}" if segment else "customers"
+        else:
+            what = "records" if args.records else "identifiers" if args.identifiers else "customers"
+            count = exports.export(store, args.file, what=what, fmt=args.format)
+    except (ValueError, UnknownAttribute, OSError) as exc:  # SegmentError is a ValueError
+        _clear_progress()
+        print(f"distil-tui: {_safe(str(exc))}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"{count} {_safe(what)} written to {args.file}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _export_progress():
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        global _progress_shown
+        _progress_shown = True
+        print(f"\rexporting: {done}/{total}   ", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _segment_json(segment, count: int) -> dict:
+    return {"name": segment.name, "combine": segment.combine, "count": count,
+            "conditions": [{"attribute": c.attribute, "operator": c.operator, "value": c.value}
+                           for c in segment.conditions]}
+
+
+def _cmd_segments_list(args: argparse.Namespace) -> int:
+    from distil_tui.core.segments import list_segments
+
+    found = list_segments(_store(args))
+    if args.json:
+        print(json.dumps([_segment_json(s, n) for s, n in found], ensure_ascii=False))
+    else:
+        for segment, count in found:
+            print(f"{_safe(segment.name)}\t{count}\t{_safe(segment.describe())}")
+    return EXIT_OK if found else EXIT_EMPTY
+
+
+def _cmd_segments_create(args: argparse.Namespace) -> int:
+    from distil_tui.core import segments
+
+    store = _store(args)
+    try:
+        conditions = [segments.parse_condition(text) for text in args.where]
+        saved = segments.save(store, segments.Segment(args.name, tuple(conditions), "or" if args.any else "and"),
+                              replace=args.replace)
+    except segments.SegmentError as exc:
+        print(f"distil-tui: {_safe(str(exc))}", file=sys.stderr)
+        return EXIT_ERROR
+    count = segments.count(store, saved)
+    print(f"segment {_safe(saved.name)!r} saved: {count} customers ({_safe(saved.describe())})")
+    return EXIT_OK
+
+
+def _cmd_segments_show(args: argparse.Namespace) -> int:
+    from distil_tui.core import segments
+
+    store = _store(args)
+    try:
+        segment = segments.get(store, args.name)
+    except segments.SegmentError as exc:
+        print(f"distil-tui: {_safe(str(exc))}", file=sys.stderr)
+        return EXIT_EMPTY
+    count = segments.count(store, segment)
+    if args.json:
+        print(json.dumps(_segment_json(segment, count), ensure_ascii=False))
+        return EXIT_OK
+    print(f"{_safe(segment.name)}: {count} customers")
+    label = "all of" if segment.combine == "and" else "any of"
+    print(f"  {label}:" if segment.conditions else "  every customer (no conditions)")
+    for condition in segment.conditions:
+        print(f"    {_safe(str(condition))}")
+    return EXIT_OK
+
+
+def _cmd_segments_rename(args: argparse.Namespace) -> int:
+    from distil_tui.core import segments
+
+    try:
+        renamed = segments.rename(_store(args), args.name, args.new_name)
+    except segments.SegmentError as exc:
+        print(f"distil-tui: {_safe(str(exc))}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"segment {_safe(args.name)!r} renamed to {_safe(renamed.name)!r}")
+    return EXIT_OK
+
+
+def _cmd_segments_delete(args: argparse.Namespace) -> int:
+    from distil_tui.core import segments
+
+    try:
+        segments.delete(_store(args), args.name)
+    except segments.SegmentError as exc:
+        print(f"distil-tui: {_safe(str(exc))}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"segment {_safe(args.name)!r} deleted")
+    return EXIT_OK
+
+
+def _cmd_forget(args: argparse.Namespace) -> int:
+    from distil_tui.core.forget import ForgetError, forget
+    from distil_tui.core.profiles import get_profile
+
+    store = _store(args)
+    profile = get_profile(store, args.key)
+    if profile is None:
+        print(f"distil-tui: no customer for {_safe(args.key)!r}", file=sys.stderr)
+        return EXIT_EMPTY
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("distil-tui: forget cannot be undone; add --yes to confirm", file=sys.stderr)
+            return EXIT_ERROR
+        answer = input(f"Erase the personal data of {_safe(profile.display_name)} ({profile.tracking_id})? "
+                       "This cannot be undone. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing erased", file=sys.stderr)
+            return EXIT_EMPTY
+    try:
+        result = forget(store, profile.tracking_id)
+    except ForgetError as exc:
+        print(f"distil-tui: {_safe(str(exc))}", file=sys.stderr)
+        return EXIT_EMPTY
+    print(f"customer {result.tracking_id} forgotten: {result.records} source records erased, "
+          f"{result.identifiers} identifiers removed, {result.events} events stripped of personal data")
     return EXIT_OK
 
 

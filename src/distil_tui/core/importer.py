@@ -22,6 +22,7 @@ from sqlalchemy import Connection, bindparam, func, select
 
 from distil_tui.core import search_index, tracking
 from distil_tui.core.bulk import paused_gc
+from distil_tui.core.forget import forgotten_identifiers
 from distil_tui.core.full import resolve_neighbourhood
 from distil_tui.core.ingest.events import ParsedEvent, read_events
 from distil_tui.core.ingest.mapping import ParsedRecord
@@ -278,6 +279,7 @@ class _Apply:
 
     def run(self, batch: _Batch) -> dict[str, int]:
         conn = self.conn
+        self._drop_forgotten(batch)
         run_id = conn.execute(
             T_RUN.insert().values(
                 source=self.source, file=str(self.path), format=self.fmt, started_at=self.now,
@@ -374,6 +376,32 @@ class _Apply:
         )
         self.report(ImportProgress("writing", len(new), len(new)))
         return {"import_run_id": run_id, **counts}
+
+    def _drop_forgotten(self, batch: _Batch) -> None:
+        """Rows holding an identifier of a forgotten customer are not
+        imported but reported, so that forgetting is not undone silently
+        (the identifier's kind is named, never its value)."""
+        forgotten = forgotten_identifiers(self.conn, {i for r in batch.records.values() for i in r.identifiers})
+        if not forgotten:
+            return
+        reasons: dict[int, str] = {}  # line -> kind of the forgotten identifier
+        for key, record in list(batch.records.items()):
+            kinds = sorted({kind for kind, value in record.identifiers if (kind, value) in forgotten})
+            if kinds:
+                del batch.records[key]
+                reasons.setdefault(record.line, kinds[0])
+        visitors = {value for kind, value in forgotten if kind == "anonymous_user_id"}
+        kept = []
+        for ev in batch.events:
+            if ev.anonymous_user_id in visitors:
+                reasons.setdefault(ev.line, "anonymous_user_id")
+            elif ev.line not in reasons:
+                kept.append(ev)
+        batch.events = kept
+        batch.rejections.extend(
+            Rejection(str(self.path), line, f"{kind} of a forgotten customer: not imported")
+            for line, kind in reasons.items())
+        batch.rejections.sort(key=lambda r: r.line)
 
     def _add_customer_nodes(self, linker: Linker, customer_records: dict[int, list[_Existing]],
                             customer_ids: list[int]) -> None:

@@ -17,7 +17,7 @@ from typing import Optional
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class Meta(SQLModel, table=True):
@@ -209,7 +209,47 @@ class BlockKey(SQLModel, table=True):
     record_id: int = Field(primary_key=True, foreign_key="source_record.id")
 
 
+class SavedSegment(SQLModel, table=True):
+    """A saved Segment: its conditions and how they combine, as JSON
+    (``{"combine": "and", "conditions": [[attribute, operator, value]...]}``)."""
+
+    __tablename__ = "segment"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    definition: str = "{}"
+    created_at: str
+    updated_at: str
+
+
+class Forget(SQLModel, table=True):
+    """A customer whose personal data was erased (``forget``).  The customer
+    keeps its Tracking ID; this row says when, and what was erased."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tracking_id: str = Field(index=True)
+    forgotten_at: str
+    records: int = 0
+    identifiers: int = 0
+    events: int = 0
+
+
+class ForgottenIdentifier(SQLModel, table=True):
+    """An identifier of a forgotten customer, kept only as a keyed hash
+    (``forget.identifier_digest``) so that a later import of the same value
+    can be recognised and reported, while the value itself cannot be read
+    back from this table."""
+
+    __tablename__ = "forgotten_identifier"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    kind: str = Field(primary_key=True)
+    digest: str = Field(primary_key=True)
+    forget_id: int = Field(foreign_key="forget.id")
+
+
 # The tables as SQLAlchemy Core objects, for the bulk and read paths.
+T_META = Meta.__table__
 T_RUN = ImportRun.__table__
 T_CUSTOMER = Customer.__table__
 T_RECORD = SourceRecord.__table__
@@ -220,3 +260,7 @@ T_CANDIDATE = MergeCandidate.__table__
 T_RETIRED = RetiredTrackingId.__table__
 T_NEVER = NeverMerge.__table__
 T_BLOCK = BlockKey.__table__
+T_SEGMENT = SavedSegment.__table__
+T_FORGET = Forget.__table__
+T_FORGOTTEN = ForgottenIdentifier.__table__
+

@@ -108,6 +108,7 @@ class Store:
             # record id (its unique constraint starts with it).
             for index in ("ix_customer_first_name_key", "ix_customer_last_name_key", "ix_identifier_record_id"):
                 conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index}")
+        # Version 4 only adds tables (segments, forgetting): create_all made them.
         if version < SCHEMA_VERSION:
             self.meta_set(conn, "schema_version", str(SCHEMA_VERSION))
 
@@ -146,6 +147,9 @@ def _tables():
             schema.RetiredTrackingId,
             schema.NeverMerge,
             schema.BlockKey,
+            schema.SavedSegment,
+            schema.Forget,
+            schema.ForgottenIdentifier,
         )
     ]
 

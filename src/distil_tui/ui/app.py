@@ -11,7 +11,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import HelpPanel, Input
 
 from distil_tui.core.store import Store
-from distil_tui.ui.screens import BrowseScreen, HistoryScreen, ImportScreen, ReviewScreen
+from distil_tui.ui.screens import BrowseScreen, DataScreen, HistoryScreen, ImportScreen, ReviewScreen
 
 
 class DistilApp(App[None]):
@@ -65,9 +65,13 @@ class DistilApp(App[None]):
         ),
         Binding("i", "open('import')", "Import", id="app.import", show=False,
                 tooltip="Import a CSV or JSON Lines file: preview, progress, summary"),
+        Binding("d", "open('data')", "Data", id="app.data",
+                tooltip="Customers as a table of chosen attributes: sort, segments, export"),
     ]
 
-    VIEWS: dict[str, type[Screen]] = {"review": ReviewScreen, "history": HistoryScreen, "import": ImportScreen}
+    VIEWS: dict[str, type[Screen]] = {
+        "review": ReviewScreen, "history": HistoryScreen, "import": ImportScreen, "data": DataScreen,
+    }
 
     def __init__(
         self,
@@ -123,6 +127,8 @@ class DistilApp(App[None]):
                             lambda: self.action_open("history"))
         yield SystemCommand("Import a file", "A CSV or JSON Lines file: preview, progress, summary (i)",
                             lambda: self.action_open("import"))
+        yield SystemCommand("Data panel", "Customers as a table: columns, sort, segments, export (d)",
+                            lambda: self.action_open("data"))
         yield SystemCommand("Switch theme", "Between the dark and the light theme (ctrl+t)",
                             self.action_toggle_theme)
         if isinstance(screen, BrowseScreen):

@@ -109,6 +109,7 @@ class ImportScreen(Screen[None]):
         Binding("r", "busy", show=False, id="import.busy_review"),
         Binding("h", "busy", show=False, id="import.busy_history"),
         Binding("i", "busy", show=False, id="import.busy_import"),
+        Binding("d", "busy", show=False, id="import.busy_data"),
     ]
 
     class Previewed(Message):
