@@ -274,3 +274,37 @@ def test_undoing_a_merge_leaves_other_decisions_within_a_side_standing(tmp_path,
     assert record_grouping(store)[("news", "3")] == record_grouping(store)[("crm", "C0")]
     resolve_full(store)
     assert partition(store) == undone
+
+
+# -- a large file is resolved in batches ----------------------------------
+
+
+def test_batches_give_the_grouping_of_one_pass(tmp_path, demo_files):
+    """Every file resolved 37 records (or events) at a time, each batch
+    against what the ones before wrote, groups the records as one pass over
+    each file does, and reports the same figures."""
+    order = DEMO_ORDERS[0]
+    reference = load_demo(tmp_path, demo_files, order, "whole")
+    store = Store(f"sqlite:///{tmp_path / 'batched'}.db")
+    for file_name in order:
+        item = demo_files[file_name]
+        summary = import_file(store, item.path, source=item.source, fmt=item.fmt, id_column=item.id_column,
+                              customer_id_source="shop" if item.fmt == "events" else None, batch_size=37)
+        assert summary.records_read > 37  # several batches
+        with reference.read() as conn:
+            read, imported, events = conn.exec_driver_sql(
+                "SELECT records_read, records_imported, events_imported FROM import_run WHERE file = ?",
+                (str(item.path),)).one()
+        assert (summary.records_read, summary.records_imported, summary.events_imported) == (read, imported, events)
+    assert partition(store) == partition(reference)
+
+
+def test_one_progress_bar_over_all_batches(tmp_path, demo_files):
+    item = demo_files["events-1.jsonl"]
+    seen = []
+    store = Store(f"sqlite:///{tmp_path / 'bar'}.db")
+    import_file(store, item.path, source="web", fmt="events", customer_id_source="shop", batch_size=100,
+                progress=seen.append)
+    fractions = [p.fraction for p in seen]
+    assert [p.stage for p in seen].count("resolving") > 3  # the stages come round again
+    assert fractions == sorted(fractions) and fractions[-1] > 0.8

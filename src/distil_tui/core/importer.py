@@ -58,6 +58,10 @@ from distil_tui.settings import default_region
 
 FORMATS = ("auto", "csv", "jsonl", "events")
 CHUNK = 500  # values per IN (...) list: well under every backend's limit
+# Records resolved at a time: a batch's parsed records, links and rows take
+# about 1 GB per 100k records at their peak, so a file of a million is
+# resolved in parts (each against what the parts before it wrote).
+BATCH_RECORDS = 50_000
 MAX_REJECTIONS_KEPT = 50
 
 
@@ -94,8 +98,14 @@ def import_file(
     resolution: ResolutionSettings | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    batch_size: int = BATCH_RECORDS,
 ) -> ImportSummary:
     """Import ``path`` as records of ``source``.
+
+    The file is read and resolved ``batch_size`` records at a time, each
+    batch against the store as the batches before it left it, all in one
+    transaction: memory stays bounded whatever the file's size, and the
+    import is still all or nothing.
 
     Raises :class:`ImportRefused` when the file cannot be used at all and
     :class:`ImportCancelled` when ``cancel`` is set before the import ends;
@@ -120,30 +130,63 @@ def import_file(
         text = read_text(path)
         if fmt == "auto":
             fmt = detect_format(path, text)
-        batch = _read(path, text, fmt, source, id_column, customer_id_source or source, region,
-                      report, check_cancel)
-        if batch.rows_read == 0 and not batch.rejections:
-            raise ImportRefused(f"{path}: no records after the header")
-
+        bar = _Bar(report, text.count("\n") + 1)
+        batches = _read(path, text, fmt, source, id_column, customer_id_source or source, region,
+                        bar.reading, check_cancel, batch_size)
         with store.write() as conn:
             applier = _Apply(store, conn, source, path, fmt, resolution or ResolutionSettings(),
-                             region, report, check_cancel)
-            summary = applier.run(batch)
+                             region, bar.applying, check_cancel)
+            for n, batch in enumerate(batches):
+                if n == 0 and batch.rows_read == 0 and not batch.rejections:
+                    raise ImportRefused(f"{path}: no records after the header")
+                bar.batch_read(batch.last_line)
+                applier.run(batch)
+            del text, batches
+            summary = applier.finish()
         return ImportSummary(
             import_run_id=summary["import_run_id"],
             file=str(path),
             source=source,
             format=fmt,
-            records_read=batch.rows_read,
-            records_imported=batch.rows_read - len(batch.rejections),
-            records_rejected=len(batch.rejections),
+            records_read=applier.rows_read,
+            records_imported=applier.rows_read - len(applier.rejections),
+            records_rejected=len(applier.rejections),
             customers_created=summary["customers_created"],
             merges_made=summary["merges_made"],
             candidates_created=summary["candidates_created"],
             events_imported=summary["events_imported"],
             seconds=time.perf_counter() - started,
-            rejections=tuple(batch.rejections[:MAX_REJECTIONS_KEPT]),
+            rejections=tuple(applier.rejections[:MAX_REJECTIONS_KEPT]),
         )
+
+
+class _Bar:
+    """One progress bar for the whole import.  A batch's share of the bar is
+    its share of the file's lines; within a batch, reading, resolving and
+    writing take the shares measured on 100k shop rows (the rest is the
+    customers' attributes and the search index)."""
+
+    SHARES = {"reading": (0.0, 0.15), "resolving": (0.15, 0.35), "writing": (0.5, 0.35)}
+
+    def __init__(self, report: ProgressCallback, total_lines: int) -> None:
+        self.report = report
+        self.total = max(total_lines, 1)
+        self.first = 0  # the batch being applied starts after this line
+        self.last = 0  # ... and ends at this one; the next one read starts after it
+
+    def reading(self, stage: str, line: int, total_lines: int) -> None:
+        part = (line - self.last) * self.SHARES["reading"][1]
+        self.report(ImportProgress(stage, line, total_lines, fraction=min((self.last + part) / self.total, 1.0)))
+
+    def batch_read(self, last_line: int) -> None:
+        self.first, self.last = self.last, last_line
+
+    def applying(self, progress: ImportProgress) -> None:
+        start, share = self.SHARES.get(progress.stage, (0.0, 1.0))
+        done = progress.done / progress.total if progress.total else 0.0
+        within = start + share * min(done, 1.0)
+        fraction = (self.first + within * (self.last - self.first)) / self.total
+        self.report(ImportProgress(progress.stage, progress.done, progress.total, fraction=min(fraction, 1.0)))
 
 
 # -- reading -------------------------------------------------------------
@@ -155,10 +198,13 @@ class _Batch:
     events: list[ParsedEvent]
     rejections: list[Rejection]
     rows_read: int
+    last_line: int  # the last line of the file read into this batch
 
 
 def _read(path, text, fmt, source, id_column, customer_id_source, region, report,
-          check_cancel) -> _Batch:
+          check_cancel, batch_size: int = BATCH_RECORDS) -> Iterator[_Batch]:
+    """The file's records, events and rejections, ``batch_size`` records or
+    events at a time (at least one batch, maybe empty)."""
     total_lines = text.count("\n") + 1
     if fmt == "csv":
         items = read_csv(path, text, source=source, id_column=id_column, region=region)
@@ -184,10 +230,14 @@ def _read(path, text, fmt, source, id_column, customer_id_source, region, report
             _absorb(records, item)
         if n % 5000 == 0:
             check_cancel()
-            report(ImportProgress("reading", line, total_lines))
+            report("reading", line, total_lines)
+        if len(records) + len(events) >= batch_size:
+            _add_visitors(records, events)
+            yield _Batch(records, events, rejections, rows, line)
+            records, events, rejections, rows = {}, [], [], 0
     _add_visitors(records, events)
-    report(ImportProgress("reading", total_lines, total_lines))
-    return _Batch(records, events, rejections, rows)
+    report("reading", total_lines, total_lines)
+    yield _Batch(records, events, rejections, rows, total_lines)
 
 
 def _absorb(records: dict[str, ParsedRecord], item: ParsedRecord) -> None:
@@ -273,21 +323,29 @@ class _Apply:
         self.region = region
         self.block_keys: dict[int, list[str]] = {}  # new record index -> keys
         self.model: FSModel | None = None  # the model the import scored with
-        # Customers the protections kept apart in this import: the
+        # Customers the protections kept apart in this batch: the
         # neighbourhoods to re-resolve from scratch.
         self.unsettled: set[int] = set()
+        self.run_id: int | None = None
+        self.trained = False  # this import has trained the model
+        self.rows_read = 0
+        self.rejections: list[Rejection] = []
+        self.counts = {"customers_created": 0, "merges_made": 0, "candidates_created": 0,
+                       "events_imported": 0}
 
-    def run(self, batch: _Batch) -> dict[str, int]:
+    def run(self, batch: _Batch) -> None:
+        """Resolve and write one batch of the file."""
         conn = self.conn
+        self.block_keys = {}
         self._drop_forgotten(batch)
-        run_id = conn.execute(
-            T_RUN.insert().values(
-                source=self.source, file=str(self.path), format=self.fmt, started_at=self.now,
-                records_read=batch.rows_read, records_rejected=len(batch.rejections),
-                rejections=json_text([r.__dict__ for r in batch.rejections[:MAX_REJECTIONS_KEPT]]),
-            )
-        ).inserted_primary_key[0]
-        self.run_id = run_id
+        self.rows_read += batch.rows_read
+        self.rejections.extend(batch.rejections)
+        if self.run_id is None:
+            self.run_id = conn.execute(
+                T_RUN.insert().values(source=self.source, file=str(self.path), format=self.fmt,
+                                      started_at=self.now)
+            ).inserted_primary_key[0]
+        run_id = self.run_id
         for record in batch.records.values():
             if record.kind == "customer":
                 record.first_seen = record.first_seen or self.now
@@ -357,6 +415,7 @@ class _Apply:
         counts = self._write(linker, new, updated, customer_records, owners, batch.events)
         self._write_block_keys(updated)
         unsettled = self._splittable(self.unsettled)
+        self.unsettled = set()
         if unsettled:
             merges, split = resolve_neighbourhood(
                 self.store, conn, unsettled, settings=self.resolution, region=self.region,
@@ -364,18 +423,27 @@ class _Apply:
                 now=self.now, import_run_id=run_id)
             counts["merges_made"] += merges
             counts["customers_created"] += split
-            counts["candidates_created"] = conn.execute(
-                select(func.count()).select_from(T_CANDIDATE).where(T_CANDIDATE.c.import_run_id == run_id)
-            ).scalar_one()
+        for name, value in counts.items():
+            self.counts[name] += value
+        self.report(ImportProgress("writing", len(new), len(new)))
+
+    def finish(self) -> dict[str, int]:
+        """Record the import run's figures; returns them."""
+        conn = self.conn
+        self.counts["candidates_created"] = conn.execute(
+            select(func.count()).select_from(T_CANDIDATE).where(T_CANDIDATE.c.import_run_id == self.run_id)
+        ).scalar_one()
         conn.execute(
-            T_RUN.update().where(T_RUN.c.id == run_id).values(
+            T_RUN.update().where(T_RUN.c.id == self.run_id).values(
                 finished_at=self.store.now(),
-                records_imported=batch.rows_read - len(batch.rejections),
-                **counts,
+                records_read=self.rows_read,
+                records_imported=self.rows_read - len(self.rejections),
+                records_rejected=len(self.rejections),
+                rejections=json_text([r.__dict__ for r in self.rejections[:MAX_REJECTIONS_KEPT]]),
+                **self.counts,
             )
         )
-        self.report(ImportProgress("writing", len(new), len(new)))
-        return {"import_run_id": run_id, **counts}
+        return {"import_run_id": self.run_id, **self.counts}
 
     def _drop_forgotten(self, batch: _Batch) -> None:
         """Rows holding an identifier of a forgotten customer are not
@@ -469,9 +537,13 @@ class _Apply:
             min_probability=settings.review_probability,
             labelled_matches=self._decided_levels(comparisons(extra), "approved"),
             labelled_non_matches=self._decided_levels(comparisons(extra), "rejected"),
+            # A large file trains once, on its first batch with pairs
+            # enough; its other batches are scored with that model.
+            train=not self.trained,
         )
         self.model = model
         if model.trained_on and model is not stored_model:
+            self.trained = True
             probabilistic.save_model(self.store, conn, model)
             self._rescore_pending(model)
         # Only the stored customers that scored are loaded whole, for the

@@ -233,3 +233,6 @@ class ImportProgress:
     stage: str  # "reading", "resolving", "writing"
     done: int
     total: int | None
+    # The share of the whole import done, where the importer can tell
+    # (a large file is resolved in batches: stages come round again).
+    fraction: float | None = None

@@ -71,7 +71,7 @@ def progress_view(progress: ImportProgress, elapsed: float, stage_elapsed: float
     records per second, and about how long is left."""
     start, share = STAGES.get(progress.stage, (0.0, 1.0))
     part = progress.done / progress.total if progress.total else 0.0
-    fraction = min(start + share * min(part, 1.0), 1.0)
+    fraction = min(start + share * min(part, 1.0), 1.0) if progress.fraction is None else progress.fraction
     total = f"{progress.total:,}" if progress.total is not None else "?"
     if progress.stage == "reading":
         where = f"Reading line {progress.done:,} of {total}"
