@@ -207,7 +207,7 @@ def relink(conn: Connection, records, settings: ResolutionSettings, region: str,
         fields, extra_fields=extra, stored_candidates=lambda _keys: [],
         population=lambda: [f for _n, f in fields],
         same_cluster=lambda a, b: linker.find(a) == linker.find(b),
-        stored_model=model, stored_records=0, min_probability=settings.review_probability,
+        stored_model=model, stored_records=lambda: 0, min_probability=settings.review_probability,
         train=train,
     )
     linker.link_scored(pairs, auto=settings.auto_merge_probability,

@@ -533,7 +533,7 @@ class _Apply:
             population=population,
             same_cluster=same_cluster,
             stored_model=stored_model,
-            stored_records=self._stored_record_count(),
+            stored_records=self._stored_record_count,
             min_probability=settings.review_probability,
             labelled_matches=self._decided_levels(comparisons(extra), "approved"),
             labelled_non_matches=self._decided_levels(comparisons(extra), "rejected"),
@@ -852,34 +852,23 @@ class _Apply:
             if rec.kind == "visitor":
                 visitor_id[rec.source_key] = record_id[idx]
         missing = sorted({e.anonymous_user_id for e in events} - set(visitor_id))
-        c = T_RECORD.c
-        for chunk in _chunks(missing):
-            rows = self.conn.execute(
-                select(c.source_key, c.id).where(c.source == self.source, c.source_key.in_(chunk))
-            )
-            visitor_id.update(dict(rows.all()))
-        known: set[str] = set()
+        sql = "SELECT source_key, id FROM source_record WHERE source = ? AND source_key IN ({in})"
+        visitor_id.update(rows_in(self.conn, sql, missing, (self.source,)))
         keys = list(dict.fromkeys(e.event_key for e in events))
-        for chunk in _chunks(keys):
-            rows = self.conn.execute(
-                select(T_EVENT.c.event_key).where(
-                    T_EVENT.c.source == self.source, T_EVENT.c.event_key.in_(chunk)
-                )
-            )
-            known.update(r[0] for r in rows)
+        sql = "SELECT event_key FROM event WHERE source = ? AND event_key IN ({in})"
+        known = {key for (key,) in rows_in(self.conn, sql, keys, (self.source,))}
+        columns = ("source", "event_key", "record_id", "import_run_id", "anonymous_user_id", "event_type",
+                   "occurred_at", "properties", "line")
         rows = []
         for ev in events:
             if ev.event_key in known:
                 continue
             known.add(ev.event_key)
-            rows.append({
-                "source": self.source, "event_key": ev.event_key,
-                "record_id": visitor_id[ev.anonymous_user_id], "import_run_id": self.run_id,
-                "anonymous_user_id": ev.anonymous_user_id, "event_type": ev.event_type,
-                "occurred_at": ev.occurred_at, "properties": json_text(ev.properties), "line": ev.line,
-            })
+            rows.append((self.source, ev.event_key, visitor_id[ev.anonymous_user_id], self.run_id,
+                         ev.anonymous_user_id, ev.event_type, ev.occurred_at, json_text(ev.properties),
+                         ev.line))
         for chunk in _chunks(rows, 5000):
-            bulk_insert(self.conn, T_EVENT, list(chunk))
+            bulk_insert(self.conn, T_EVENT, list(chunk), columns=columns)
             self.check_cancel()
         return len(rows)
 

@@ -111,7 +111,7 @@ def match(
     population: Callable[[], list[MatchFields]],
     same_cluster: Callable[[Hashable, Hashable], bool],
     stored_model: FSModel | None,
-    stored_records: int,
+    stored_records: Callable[[], int],
     min_probability: float,
     labelled_matches: Sequence[Levels] = (),
     labelled_non_matches: Sequence[Levels] = (),
@@ -124,7 +124,8 @@ def match(
     pair of nodes) and the model used, trained on this import's candidate
     pairs when there are enough of them.  ``labelled_matches`` and
     ``labelled_non_matches`` are the comparison levels of pairs reviewers
-    approved and rejected.  ``keys`` are the new records'
+    approved and rejected.  ``stored_records`` counts the records in the
+    store (called only when training).  ``keys`` are the new records'
     blocking keys, when the caller has already made them.  With ``train``
     false the stored model is used as it is (a handful of records re-linked
     would teach it nothing but their own bias).
@@ -172,14 +173,16 @@ def match(
         else:
             known.append(compare(cand.fields, fi))
 
-    sample = population()
+    # The population's records measure u and the names' frequencies: for
+    # training, or for a store with no model yet.
+    sample = population() if train or stored_model is None else []
     model = _model(compared if train else [], known, comps, stored_model, sample, labelled_non_matches)
     if model is not stored_model and model.trained_on:
         # EM's prior is the share of matches among *blocked* pairs; a pair's
         # own fields already carry the evidence that blocked it, so the
         # prior that goes with them is the share among all pairs.
         n = len(new)
-        all_pairs = n * (n - 1) // 2 + n * stored_records
+        all_pairs = n * (n - 1) // 2 + n * stored_records()
         model.prior = min(max(model.prior * len(compared) / max(all_pairs, 1), 1e-9), 0.5)
     if train:
         model.tf = term_frequencies(sample)
