@@ -118,7 +118,7 @@ def _one_size(size: int, seed: int, folder: Path, *, last: bool) -> int:
     print(f"  total: {records:,} source records ({rows:,} file rows, {events:,} events) in {elapsed:.1f} s = "
           f"{records / elapsed:,.0f} records/s; peak memory {peak:,.0f} MB; store {size_mb:,.0f} MB")
     print(f"  resolution: precision {scores.precision:.4f}, recall {scores.recall:.4f}, F1 {scores.f1:.4f}; "
-          f"traps merged: {sum(traps.values())}")
+          f"traps merged: {sum(traps.values())} {dict(traps)}")
     if last:
         extra = demo.generate(folder / "extra", customers=int(10_000 / 0.7), seed=seed + 1000).imports[0]
         t0 = time.perf_counter()

@@ -77,9 +77,12 @@ def test_e164(text, region, expected):
 def test_plain_numbers_take_the_fast_path():
     assert fast_e164("07911 123456", "GB") == "+447911123456"
     assert fast_e164("+1 202-555-0143", "GB") == "+12025550143"
+    # A bracketed area or mobile prefix, as CRM exports write it.
+    assert fast_e164("(07903) 252 551", "GB") == library_e164("(07903) 252 551", "GB") == "+447903252551"
     # Not sure: left to the library.
     assert fast_e164("07911 123456 ext 4", "GB") is None
     assert fast_e164("+44 (0)7911 123456", "GB") is None
+    assert fast_e164("(+44) 7911 123456", "GB") is None
 
 
 def test_national_number():

@@ -21,12 +21,15 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers.phonemetadata import PhoneMetadata
 
-_PLAIN_RE = re.compile(r"^\+?[0-9][0-9 ().\-]*$")
+# A national number may open with a bracket, "(07903) 252 551", as many
+# exports write it: the library reads from the first digit on, as we do.
+_PLAIN_RE = re.compile(r"^[+(]?[0-9][0-9 ().\-]*$")
 _NON_DIGIT_RE = re.compile(r"\D")
-# The number types ``phonenumbers`` tries, in its order (the order does not
-# change whether a number is valid, only which type it is).
-_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
-          "voicemail", "fixed_line", "mobile")
+# The number types ``phonenumbers`` tries.  The order does not change
+# whether a number is valid, only which type it is, so the types most
+# numbers are come first.
+_TYPES = ("mobile", "fixed_line", "premium_rate", "toll_free", "shared_cost", "voip",
+          "personal_number", "pager", "uan", "voicemail")
 
 
 @dataclass(frozen=True)

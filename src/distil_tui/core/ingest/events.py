@@ -10,21 +10,22 @@ identifiers: that record is what links the browser to the known customer.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from hashlib import blake2b
+from json.encoder import c_make_encoder, encode_basestring
 from pathlib import Path
 
 from distil_tui.core import normalize as norm
 from distil_tui.core.ingest.mapping import (
     ParsedRecord,
+    RowMapper,
     attribute_for,
     fold_header,
     identifiers_for,
-    map_values,
 )
-from distil_tui.core.ingest.readers import json_lines
+from distil_tui.core.ingest.readers import fast_json, has_large_float, lines, parse_json_exactly
 from distil_tui.core.models import Rejection
 
 _ANON_FIELDS = ("anonymoususerid", "anonymousid", "anonid")
@@ -64,20 +65,57 @@ def identify_record_key(
 
 
 def read_events(
-    path: Path, text: str, *, source: str, customer_id_source: str, region: str
+    path: Path,
+    text: str,
+    *,
+    source: str,
+    customer_id_source: str,
+    region: str,
+    first_line: int = 1,
 ) -> Iterator[tuple[ParsedEvent | ParsedRecord | Rejection, int]]:
-    """Yield events, identify records and rejections.  Visitor records are
-    built by the importer from the events' anonymous ids."""
-    for number, obj in json_lines(path, text):
-        if isinstance(obj, Rejection):
-            yield obj, number
+    """Yield events, identify records and rejections, each with its line
+    number.  Visitor records are built by the importer from the events'
+    anonymous ids.  ``text`` may be a part of the file that starts on line
+    ``first_line``.
+
+    A tracking export repeats a handful of shapes millions of times, so
+    whatever depends only on an object's keys (which key is the anonymous
+    id, which the identity block's fields) is worked out once per distinct
+    set of keys."""
+    file = str(path)
+    shapes: dict[tuple[str, ...], _Shape] = {}
+    identities: dict[tuple[str, ...], tuple[tuple[str, bool], ...]] = {}
+    mappers: dict[tuple[str, ...], RowMapper] = {}
+    for number, line in enumerate(lines(text), start=first_line):
+        if not line or line.isspace():
             continue
-        fields = {fold_header(k): v for k, v in obj.items()}
-        anon = norm.anonymous_id_identifier(_first(fields, _ANON_FIELDS))
+        obj = fast_json(line)
+        if type(obj) is not dict:
+            obj, error = parse_json_exactly(line)
+            if error:
+                yield Rejection(file, number, error), number
+                continue
+        canonical = _canonical(obj)
+        # A float of 1e16 or more prints with "e+": it may be an integer
+        # orjson could not keep (see readers.fast_json).
+        if "e+" in canonical and has_large_float(obj):
+            obj, error = parse_json_exactly(line)
+            if error:
+                yield Rejection(file, number, error), number
+                continue
+            canonical = _canonical(obj)
+        keys = tuple(obj)
+        shape = shapes.get(keys)
+        if shape is None:
+            shape = shapes[keys] = _Shape.of(keys)
+        anon = norm.anonymous_id_identifier(
+            obj[shape.anon[0]] if len(shape.anon) == 1 else _first(obj, shape.anon))
         if anon is None:
-            yield Rejection(str(path), number, "missing anonymous_user_id"), number
+            yield Rejection(file, number, "missing anonymous_user_id"), number
             continue
-        raw_time = _first(fields, _TIME_FIELDS)
+        raw_time = obj[shape.time[0]] if len(shape.time) == 1 else _first(obj, shape.time)
+        if raw_time == "":
+            raw_time = None
         occurred_at = norm.timestamp_value(raw_time) if isinstance(raw_time, str) else None
         if occurred_at is None:
             reason = (
@@ -85,21 +123,24 @@ def read_events(
                 if raw_time in (None, "")
                 else f"timestamp {str(raw_time)[:40]!r} is not ISO 8601"
             )
-            yield Rejection(str(path), number, reason), number
+            yield Rejection(file, number, reason), number
             continue
-        event_type = norm.clean(_first(fields, _TYPE_FIELDS)) or "event"
-        properties = _first(fields, _PROPERTY_FIELDS)
+        event_type = norm.clean(_first(obj, shape.event_type)) or "event"
+        properties = _first(obj, shape.properties)
         if not isinstance(properties, dict):
             properties = {} if properties is None else {"value": properties}
 
-        canonical = json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
-        event_key = hashlib.blake2b(canonical.encode(), digest_size=12).hexdigest()
+        event_key = blake2b(canonical.encode(), digest_size=12).hexdigest()
         yield ParsedEvent(event_key, number, anon, event_type, occurred_at, properties), number
 
-        identity = _identity(obj)
+        identity = _identity(obj, identities) if shape.may_identify else None
         if identity:
             customer_id, values = identity
-            values = map_values(values, region=region)
+            value_keys = tuple(values)
+            mapper = mappers.get(value_keys)
+            if mapper is None:
+                mapper = mappers[value_keys] = RowMapper(value_keys, region=region)
+            values = mapper.values(values)
             identifiers = [("anonymous_user_id", anon), *identifiers_for(
                 customer_id_source, values, customer_id=customer_id, region=region)]
             if len(identifiers) == 1 and not values:
@@ -119,27 +160,83 @@ def read_events(
             ), number
 
 
-def _first(fields: dict[str, object], names: tuple[str, ...]) -> object:
-    for name in names:
-        value = fields.get(name)
+# The event key hashes the event's JSON with sorted keys, exactly as
+# ``json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)``
+# writes it (keys already stored depend on it).  ``json.dumps`` builds
+# that encoder anew on every call; it is built once here.
+if c_make_encoder is not None:
+    _ENCODE = c_make_encoder(None, str, encode_basestring, None, ": ", ", ", True, False, True)
+
+    def _canonical(obj: dict) -> str:
+        return "".join(_ENCODE(obj, 0))
+else:  # pragma: no cover - CPython always has the C encoder
+    def _canonical(obj: dict) -> str:
+        return json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """For one set of event keys: the keys holding each part of an event,
+    in the order they are tried.  Keys are matched folded
+    (``AnonymousUserID`` is ``anonymous_user_id``); of two keys that fold
+    alike, the later one counts."""
+
+    anon: tuple[str, ...]
+    time: tuple[str, ...]
+    event_type: tuple[str, ...]
+    properties: tuple[str, ...]
+    # Whether an event of this shape can identify the visitor: it has a
+    # customer block, or a top-level key that :func:`_identity` reads.
+    may_identify: bool
+
+    @classmethod
+    def of(cls, keys: tuple[str, ...]) -> _Shape:
+        by_folded = {fold_header(k): k for k in keys}
+
+        def present(names: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(by_folded[n] for n in names if n in by_folded)
+
+        may_identify = "customer" in keys or "Customer" in keys or any(
+            fold_header(k) in _CUSTOMER_ID_FIELDS or attribute_for(k) in _IDENTITY_FIELDS
+            for k in keys
+        )
+        return cls(present(_ANON_FIELDS), present(_TIME_FIELDS), present(_TYPE_FIELDS),
+                   present(_PROPERTY_FIELDS), may_identify)
+
+
+def _first(obj: dict[str, object], keys: tuple[str, ...]) -> object:
+    """The first of ``keys``' values that is neither null nor empty."""
+    for key in keys:
+        value = obj[key]
         if value not in (None, ""):
             return value
     return None
 
 
-def _identity(obj: dict) -> tuple[str | None, dict[str, object]] | None:
-    """(customer id, identity attributes) of an identify event, else None."""
+def _identity(
+    obj: dict, plans: dict[tuple[str, ...], tuple[tuple[str, bool], ...]]
+) -> tuple[str | None, dict[str, object]] | None:
+    """(customer id, identity attributes) of an identify event, else None.
+    ``plans`` remembers, per set of keys of an identity block, the keys that
+    matter: (key, whether it holds the customer id)."""
     block = obj.get("customer") or obj.get("Customer")
     if not isinstance(block, dict):
         block = obj
+    keys = tuple(block)
+    plan = plans.get(keys)
+    if plan is None:
+        plan = plans[keys] = tuple(
+            (key, fold_header(key) in _CUSTOMER_ID_FIELDS)
+            for key in keys
+            if fold_header(key) in _CUSTOMER_ID_FIELDS or attribute_for(key) in _IDENTITY_FIELDS
+        )
     values: dict[str, object] = {}
     customer_id = None
-    for key, value in block.items():
-        if fold_header(key) in _CUSTOMER_ID_FIELDS:
+    for key, is_customer_id in plan:
+        value = block[key]
+        if is_customer_id:
             customer_id = norm.clean(value)
-            continue
-        attribute = attribute_for(key)
-        if attribute in _IDENTITY_FIELDS and value not in (None, ""):
+        elif value not in (None, ""):
             values[key] = value
     if customer_id is None and not values:
         return None

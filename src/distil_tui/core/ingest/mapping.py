@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from distil_tui.core import normalize as norm
 from distil_tui.core.models import STANDARD_ATTRIBUTES
@@ -89,18 +90,101 @@ def map_values(
 def tidy(attribute: str, raw: object, *, region: str) -> str | None:
     if isinstance(raw, (dict, list)):
         return json.dumps(raw, ensure_ascii=False, sort_keys=True) if raw else None
+    return _tidier(attribute, region)(raw)
+
+
+def _date_of_birth(raw: object) -> str | None:
+    text = norm.clean(raw)
+    return norm.date_value(text) or text if text else None
+
+
+@lru_cache(maxsize=4096)
+def _tidier(attribute: str, region: str) -> Callable[[object], str | None]:
+    """The function that tidies a value of ``attribute`` (not a JSON object
+    or array: :func:`tidy` writes those as JSON)."""
     if attribute in ("first_name", "last_name"):
-        return norm.name_display(raw)
+        return norm.name_display
     if attribute == "email_address":
-        return norm.email_display(raw)
+        return norm.email_display
     if attribute == "mobile_phone_no":
-        return norm.phone_display(raw, region)
+        return partial(norm.phone_display, region=region)
     if attribute == "date_of_birth":
-        text = norm.clean(raw)
-        return norm.date_value(text) or text if text else None
+        return _date_of_birth
     if attribute == "postcode":
-        return norm.postcode_value(raw)
-    return norm.clean(raw)
+        return norm.postcode_value
+    return norm.clean
+
+
+class RowMapper:
+    """:func:`map_values` for every row with one set of column names, in
+    one order (a CSV file's header, or one shape of JSON object): the
+    attribute and the tidying function of each column are found once,
+    not once per row.
+
+    With ``text_only`` (every value a string: a CSV file) a column's tidied
+    values are also remembered while the column repeats itself (names,
+    towns, countries, dates of birth, phones left empty): every
+    :data:`MEMO_TRIAL` rows, a column whose values are nearly all distinct
+    (emails, addresses), or that has filled its :data:`MEMO_LIMIT`, stops
+    being remembered.  Every tidying function gives one answer for one
+    text, so remembering changes no result."""
+
+    MEMO_TRIAL = 2000
+    MEMO_LIMIT = 100_000
+
+    def __init__(
+        self,
+        header: Sequence[str],
+        *,
+        region: str,
+        skip: str | None = None,
+        text_only: bool = False,
+    ) -> None:
+        # (attribute, tidier, memo) of each column, None for the skipped one.
+        self._plan = [
+            None if skip and h == skip
+            else (attribute_for(h), _tidier(attribute_for(h), region), {} if text_only else None)
+            for h in header
+        ]
+        self._text_only = text_only
+        self._rows = 0
+
+    def values(self, row: dict[str, object]) -> dict[str, str]:
+        """``map_values(row, ...)`` of a row whose keys are the header, in
+        its order."""
+        if self._text_only:
+            self._rows += 1
+            if self._rows % self.MEMO_TRIAL == 0:
+                self._drop_memos()
+        values: dict[str, str] = {}
+        for step, raw in zip(self._plan, row.values()):
+            if step is None:
+                continue
+            attribute, tidier, memo = step
+            if attribute in values:
+                continue
+            if memo is not None:
+                value = memo.get(raw, _UNSEEN)
+                if value is _UNSEEN:
+                    value = memo[raw] = tidier(raw)
+            elif not isinstance(raw, (dict, list)):
+                value = tidier(raw)
+            else:
+                value = json.dumps(raw, ensure_ascii=False, sort_keys=True) if raw else None
+            if value is not None:
+                values[attribute] = value
+        return values
+
+    def _drop_memos(self) -> None:
+        for i, step in enumerate(self._plan):
+            if step is None or step[2] is None:
+                continue
+            seen = len(step[2])
+            if seen > self.MEMO_LIMIT or seen > self._rows * 0.9:
+                self._plan[i] = (step[0], step[1], None)
+
+
+_UNSEEN = object()
 
 
 def identifiers_for(

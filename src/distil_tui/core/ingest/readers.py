@@ -11,15 +11,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
 from distil_tui.core.ingest.mapping import (
     ParsedRecord,
+    RowMapper,
     fold_header,
     identifiers_for,
-    map_values,
 )
 from distil_tui.core.models import Rejection
 
@@ -55,15 +58,29 @@ def read_text(path: Path) -> str:
             f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
             f"{exc.start}); save the file as UTF-8 and import it again"
         ) from None
-    if not text.strip():
+    if not text or text.isspace():  # not text.strip(): no copy of a large file
         raise ImportRefused(f"{path}: the file is empty")
     return text
+
+
+def lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` as ``text.split("\n")`` gives them, one at a
+    time: a list of a large file's lines would take more memory than the
+    file's text."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
 
 
 def detect_format(path: Path, text: str) -> str:
     """``csv``, ``jsonl`` (customer records) or ``events`` (tracking events)."""
     suffix = path.suffix.lower()
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    first = next((ln.rstrip("\r") for ln in lines(text) if ln.strip()), "")
     if suffix in (".jsonl", ".ndjson", ".json") or first.lstrip().startswith("{"):
         try:
             obj = json.loads(first)
@@ -86,9 +103,20 @@ def sniff_delimiter(header_line: str) -> str:
 
 
 def read_csv(
-    path: Path, text: str, *, source: str, id_column: str | None, region: str
+    path: Path,
+    text: str,
+    *,
+    source: str,
+    id_column: str | None,
+    region: str,
+    lines: tuple[int, int] | None = None,
 ) -> Iterator[tuple[ParsedRecord | Rejection, int]]:
-    """Yield each record or rejection with the number of lines read so far."""
+    """Yield each record or rejection with the number of lines read so far.
+
+    With ``lines=(first, end)`` only the rows starting on lines ``first`` to
+    ``end - 1`` are yielded (the whole file is still parsed as CSV, for a
+    quoted field may span lines): one part of the file, for
+    :mod:`~distil_tui.core.ingest.parallel`."""
     csv.field_size_limit(MAX_FIELD_BYTES)
     header_line = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(header_line))
@@ -100,34 +128,47 @@ def read_csv(
     if not any(h.strip() for h in header):
         raise ImportRefused(f"{path}:1: the header row has no column names")
     id_index = _id_index(path, header, id_column)
+    key_header = header[id_index] if id_index is not None else None
+    # One mapping of the columns for the whole file, not one per row; every
+    # cell of a CSV row is text.
+    mapper = RowMapper(header, region=region, skip=key_header, text_only=True)
+    width = len(header)
+    file = str(path)
 
+    first, end = lines or (1, sys.maxsize)
     last_line = reader.line_num
     while True:
         start = last_line + 1
+        if start >= end:
+            break
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
             last_line = max(reader.line_num, start)
-            yield Rejection(str(path), start, f"unreadable row: {exc}"), last_line
+            if start >= first:
+                yield Rejection(str(path), start, f"unreadable row: {exc}"), last_line
             continue
         last_line = reader.line_num
+        if start < first:
+            continue
         if not row or all(not cell.strip() for cell in row):
             continue
-        if len(row) != len(header):
-            yield Rejection(
-                str(path), start, f"expected {len(header)} columns, found {len(row)}"
-            ), last_line
+        if len(row) != width:
+            yield Rejection(file, start, f"expected {width} columns, found {len(row)}"), last_line
             continue
         raw = dict(zip(header, row))
-        yield _record(path, start, raw, source, id_column, id_index, header, region), last_line
+        yield _record(file, start, raw, source, key_header, mapper, region), last_line
 
 
-def json_lines(path: Path, text: str) -> Iterator[tuple[int, dict | Rejection]]:
+def json_lines(
+    path: Path, text: str, *, first_line: int = 1
+) -> Iterator[tuple[int, dict | Rejection]]:
     """(line number, object) for each non-blank line; a line that is not a
-    JSON object gives a rejection instead."""
-    for number, line in enumerate(text.split("\n"), start=1):
+    JSON object gives a rejection instead.  ``text`` may be a part of the
+    file that starts on line ``first_line``."""
+    for number, line in enumerate(lines(text), start=first_line):
         if not line.strip():
             continue
         obj, error = parse_json_object(line)
@@ -135,23 +176,72 @@ def json_lines(path: Path, text: str) -> Iterator[tuple[int, dict | Rejection]]:
 
 
 def read_jsonl(
-    path: Path, text: str, *, source: str, id_column: str | None, region: str
+    path: Path,
+    text: str,
+    *,
+    source: str,
+    id_column: str | None,
+    region: str,
+    first_line: int = 1,
 ) -> Iterator[tuple[ParsedRecord | Rejection, int]]:
-    for number, obj in json_lines(path, text):
+    """Yield each record or rejection with its line number.  ``text`` may be
+    a part of the file that starts on line ``first_line``."""
+    file = str(path)
+    mappers: dict[tuple[str, ...], RowMapper] = {}  # one per distinct set of keys
+    for number, obj in json_lines(path, text, first_line=first_line):
         if isinstance(obj, Rejection):
             yield obj, number
             continue
-        header = list(obj)
-        id_index = None
-        if id_column is not None:
-            id_index = next((i for i, h in enumerate(header) if h == id_column), None)
-            if id_index is None:
-                yield Rejection(str(path), number, f"no {id_column!r} field"), number
-                continue
-        yield _record(path, number, obj, source, id_column, id_index, header, region), number
+        if id_column is not None and id_column not in obj:
+            yield Rejection(file, number, f"no {id_column!r} field"), number
+            continue
+        keys = tuple(obj)
+        mapper = mappers.get(keys)
+        if mapper is None:
+            mapper = mappers[keys] = RowMapper(keys, region=region, skip=id_column)
+        yield _record(file, number, obj, source, id_column, mapper, region), number
 
 
 def parse_json_object(line: str) -> tuple[dict, str | None]:
+    """The object on one line, or ``({}, reason)``."""
+    obj = fast_json(line)
+    if obj is _EXACTLY or (type(obj) is dict and has_large_float(obj)):
+        return parse_json_exactly(line)
+    if type(obj) is not dict:
+        return {}, f"expected a JSON object, found {type(obj).__name__}"
+    return obj, None
+
+
+# ``orjson`` parses a line several times faster than ``json``, and for the
+# documents it accepts it gives the same objects (the same strings and
+# floats; the last of duplicate keys, in the first one's place) but for one
+# case: an integer literal below -2**63 or above 2**64-1 becomes a float,
+# where ``json`` keeps the integer.  A line ``orjson`` refuses, or one whose
+# object holds a float that large, is parsed again by ``json``: its
+# messages name the problem and its column plainly, and it accepts what we
+# always accepted (NaN, integers of any size).
+_EXACTLY = object()
+# ``orjson`` nests 1024 levels deep, ``json`` as deep as the interpreter's
+# recursion limit allows: a line that may nest that deep goes to ``json``,
+# so that the same lines are refused as "nested too deeply".
+_DEEP = 400
+_LARGE_FLOAT = float(2**63)
+
+
+def fast_json(line: str) -> object:
+    """``orjson``'s value of a line, or ``_EXACTLY`` when it is one for
+    :func:`parse_json_exactly`.  A float of ``2**63`` or more in the result
+    may have been an integer in the line (see above)."""
+    if len(line) >= 2 * _DEEP and line.count("{") + line.count("[") >= _DEEP:
+        return _EXACTLY
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return _EXACTLY
+
+
+def parse_json_exactly(line: str) -> tuple[dict, str | None]:
+    """:func:`parse_json_object` by the standard library alone."""
     try:
         obj = json.loads(line)
     except RecursionError:
@@ -160,30 +250,49 @@ def parse_json_object(line: str) -> tuple[dict, str | None]:
         return {}, f"malformed JSON: {exc.msg} at column {exc.colno}"
     if not isinstance(obj, dict):
         return {}, f"expected a JSON object, found {type(obj).__name__}"
+    # A lone surrogate escape ("\\ud800") is no character: text holding one
+    # cannot be stored, so the line is refused here rather than failing the
+    # import when it is written.
+    try:
+        json.dumps(obj, ensure_ascii=False, default=str).encode()
+    except UnicodeEncodeError as exc:
+        return {}, f"malformed JSON: {exc.object[exc.start]!r} is a lone surrogate, not a character"
+    except RecursionError:
+        pass
     return obj, None
 
 
+def has_large_float(value: object) -> bool:
+    """Whether a parsed JSON value holds a float of ``2**63`` or more, which
+    ``orjson`` may have made of an integer (see :func:`fast_json`)."""
+    if type(value) is dict:
+        return any(has_large_float(v) for v in value.values())
+    if type(value) is list:
+        return any(has_large_float(v) for v in value)
+    return type(value) is float and abs(value) >= _LARGE_FLOAT
+
+
 def _record(
-    path: Path,
+    file: str,
     line: int,
     raw: dict[str, object],
     source: str,
-    id_column: str | None,
-    id_index: int | None,
-    header: list[str],
+    key_header: str | None,
+    mapper: RowMapper,
     region: str,
 ) -> ParsedRecord | Rejection:
-    key_header = header[id_index] if id_index is not None else None
+    """The record of one row; ``key_header`` names the column holding the
+    record's key (``None``: keyed by line), ``mapper`` maps the row's other
+    columns."""
     customer_id = None
     if key_header is not None:
         key_value = raw.get(key_header)
         customer_id = str(key_value).strip() if key_value is not None else ""
         if not customer_id:
-            return Rejection(str(path), line, f"empty key in column {key_header!r}")
-    skip = frozenset({key_header}) if key_header else frozenset()
-    values = map_values(raw, region=region, skip=skip)
+            return Rejection(file, line, f"empty key in column {key_header!r}")
+    values = mapper.values(raw)
     if not values and customer_id is None:
-        return Rejection(str(path), line, "no values")
+        return Rejection(file, line, "no values")
     return ParsedRecord(
         source_key=customer_id if customer_id is not None else str(line),
         line=line,
