@@ -88,7 +88,12 @@ def _one_size(size: int, seed: int, folder: Path, *, last: bool) -> int:
 
     people = max(int(size / RECORDS_PER_PERSON), demo.MIN_CUSTOMERS)
     t0 = time.perf_counter()
-    dataset = demo.generate(folder / "data", customers=people, seed=seed)
+    # In a process of its own: the generator holds every person at once
+    # (2 GB at 1M records), which is not the import's memory.
+    subprocess.run([sys.executable, "-c", "import sys; from distil_tui.core import demo; "
+                    "demo.generate(sys.argv[1], customers=int(sys.argv[2]), seed=int(sys.argv[3]))",
+                    str(folder / "data"), str(people), str(seed)], check=True)
+    dataset = demo.dataset_in(folder / "data")
     print(f"\n{size:,} records: demo data for {people:,} people generated in {time.perf_counter() - t0:.1f} s")
     db = folder / "store.db"
     store = Store(f"sqlite:///{db}")
@@ -120,7 +125,10 @@ def _one_size(size: int, seed: int, folder: Path, *, last: bool) -> int:
     print(f"  resolution: precision {scores.precision:.4f}, recall {scores.recall:.4f}, F1 {scores.f1:.4f}; "
           f"traps merged: {sum(traps.values())} {dict(traps)}")
     if last:
-        extra = demo.generate(folder / "extra", customers=int(10_000 / 0.7), seed=seed + 1000).imports[0]
+        subprocess.run([sys.executable, "-c", "import sys; from distil_tui.core import demo; "
+                        "demo.generate(sys.argv[1], customers=int(sys.argv[2]), seed=int(sys.argv[3]))",
+                        str(folder / "extra"), str(int(10_000 / 0.7)), str(seed + 1000)], check=True)
+        extra = demo.dataset_in(folder / "extra").imports[0]
         t0 = time.perf_counter()
         s = import_file(store, extra.path, source="shop2", id_column=extra.id_column)
         dt = time.perf_counter() - t0

@@ -74,9 +74,22 @@ def generate(out_dir: Path, customers: int = 2000, seed: int = 7) -> DemoDataset
     """
     if customers < MIN_CUSTOMERS:
         raise ValueError(f"customers must be at least {MIN_CUSTOMERS}, not {customers}")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    dataset = dataset_in(out_dir)
+    dataset.folder.mkdir(parents=True, exist_ok=True)
     generator = _Generator(Random(seed), customers)
+    imports = dataset.imports
+    generator.write_shop(imports[0].path)
+    generator.write_crm(imports[1].path)
+    generator.write_newsletter(imports[2].path)
+    _write_in_two_exports(generator, imports[3].path, imports[4].path)
+    generator.write_truth(dataset.truth_path)
+    return dataset
+
+
+def dataset_in(out_dir: Path) -> DemoDataset:
+    """The files :func:`generate` writes into ``out_dir``, and how to import
+    them (for a data set written earlier, or by another process)."""
+    out_dir = Path(out_dir)
     imports = (
         DemoImport(out_dir / "shop.csv", "shop", "csv", "customer_id"),
         DemoImport(out_dir / "crm.csv", "crm", "csv", "contact_id"),
@@ -84,13 +97,7 @@ def generate(out_dir: Path, customers: int = 2000, seed: int = 7) -> DemoDataset
         DemoImport(out_dir / "events-1.jsonl", "web", "events", None),
         DemoImport(out_dir / "events-2.jsonl", "web", "events", None),
     )
-    generator.write_shop(imports[0].path)
-    generator.write_crm(imports[1].path)
-    generator.write_newsletter(imports[2].path)
-    _write_in_two_exports(generator, imports[3].path, imports[4].path)
-    truth_path = out_dir / "truth.csv"
-    generator.write_truth(truth_path)
-    return DemoDataset(folder=out_dir, imports=imports, truth_path=truth_path)
+    return DemoDataset(folder=out_dir, imports=imports, truth_path=out_dir / "truth.csv")
 
 
 def _write_in_two_exports(generator: _Generator, first: Path, second: Path) -> None:
