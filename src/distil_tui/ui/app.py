@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from functools import partial
 
@@ -101,6 +102,17 @@ class DistilApp(App[None]):
             # Shown, but greyed out, while a text box would type the letter.
             return None if isinstance(self.focused, Input) else True
         return True
+
+    def keep_long_lived(self) -> None:
+        """Put what the app holds now out of the cyclic garbage collector's
+        sight (``gc.freeze``).  At a million customers the app holds the
+        search vocabulary and pages of rows for as long as it runs; every
+        full collection walked them all, stalling a frame for 100-330 ms
+        (benchmarks/ui_1m.py, benchmarks/data_panel.py).  Called once the
+        first search has loaded the vocabulary, and when the Data panel
+        opens; a cycle that is garbage at that moment is never freed, a
+        small price."""
+        gc.freeze()
 
     def action_open(self, view: str) -> None:
         """Show a view over the browse screen: the views replace one another,

@@ -69,6 +69,7 @@ class BrowseScreen(Screen[None]):
         self.store = store
         self._cursor_blink = cursor_blink
         self._profile_key: str | None = None  # the customer the profile pane is for
+        self._kept_long_lived = False  # see DistilApp.keep_long_lived
         self.search_stale = False  # an import changed the data: search again on resume
 
     def compose(self) -> ComposeResult:
@@ -154,6 +155,9 @@ class BrowseScreen(Screen[None]):
     def _show_results(self, message: SearchFinished) -> None:
         if message.query != self.query_one(SearchBox).value:
             return  # typed on since: a newer search is on its way
+        if message.query.strip() and not self._kept_long_lived:
+            self._kept_long_lived = True  # the search vocabulary is loaded now
+            self.app.keep_long_lived()
         self.query_one(ResultsTable).show_hits(message.hits)
         finder = self.query_one("#finder")
         finder.border_title = "Recently seen customers" if not message.query.strip() else "Customers"

@@ -3,8 +3,6 @@ read a page at a time in any column's order; segments and exports from here."""
 
 from __future__ import annotations
 
-import gc
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -90,11 +88,9 @@ class DataScreen(Screen[None]):
     def on_mount(self) -> None:
         # Paging allocates steadily (rows, rendered cells), which sets off
         # full collections of the cyclic garbage collector, each walking
-        # every object the app holds (at a million customers, the search
-        # vocabulary among them): frames stalled for up to 224 ms
-        # (benchmarks/data_panel.py).  What exists now lives as long as the
-        # app; out of the collector's sight, the longest frame was 78 ms.
-        gc.freeze()
+        # every object the app holds: frames stalled for up to 224 ms
+        # (benchmarks/data_panel.py); out of its sight, 78 ms at most.
+        self.app.keep_long_lived()
         pane = self.query_one("#data-pane")
         pane.border_title = "Data · all customers"
         pane.border_subtitle = "loading…"
