@@ -254,7 +254,9 @@ def test_linker_outcome_does_not_depend_on_link_order():
 @pytest.mark.parametrize(
     "a, b, expected",
     [("john", "jon", True), ("william", "bill", True), ("j", "john", True), ("john", "mary", False),
-     ("siobhan", "siobahn", True), ("ann", "bo", False)],
+     ("siobhan", "siobahn", True), ("ann", "bo", False), ("bob", "rob", True), ("liam", "william", True),
+     # Two full names that share a short form (Bill) are two people.
+     ("robert", "william", False)],
 )
 def test_first_name_compatibility(a, b, expected):
     assert compatible(a, b) is expected

@@ -95,12 +95,17 @@ def _forms(name: str) -> tuple[frozenset[str], frozenset[str]]:
 
 def nickname_or_initial(a: str, b: str) -> bool:
     """One name is a known short form of the other (Tilly, Matilda), both
-    are short forms of one name (Bob, Rob), or one is the other's initial."""
+    are short forms of one longer name (Bob, Rob: Robert), or one is the
+    other's initial.  Two names that share a short form are not one (Robert
+    and William are both Bill): the data set lists short forms as the full
+    names of full names too, which made a household's William and Robert,
+    sharing a mailbox, one customer (benchmarks/scale.py at 1M records)."""
     if len(a) == 1 or len(b) == 1:
         return a[0] == b[0]
     forms_a, full_a = _forms(a)
     forms_b, full_b = _forms(b)
-    return b in forms_a or a in forms_b or bool(full_a & full_b)
+    longest = max(len(a), len(b))
+    return b in forms_a or a in forms_b or any(len(name) > longest for name in full_a & full_b)
 
 
 @lru_cache(maxsize=65536)
