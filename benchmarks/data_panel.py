@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import sqlite3
 import statistics
 import sys
@@ -28,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from frames import FrameGaps, gap_summary, machine  # noqa: E402
 from search import make_customers, write_customers  # noqa: E402
 
 from distil_tui.core.store import Store  # noqa: E402
@@ -58,7 +57,6 @@ def build(path: Path, n: int, seed: int) -> None:
 
 async def measure(store: Store, pages: int) -> tuple[list[float], list[float], dict[str, float]]:
     app = DistilApp(store, cursor_blink=False)
-    gaps: list[float] = []
     reads: list[float] = []
     steps: dict[str, float] = {}
     read_page = data.data_page
@@ -74,14 +72,7 @@ async def measure(store: Store, pages: int) -> tuple[list[float], list[float], d
     data.data_page = timed_read
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
-        last = [time.perf_counter()]
-
-        def tick() -> None:
-            now = time.perf_counter()
-            gaps.append(now - last[0])
-            last[0] = now
-
-        timer = app.set_interval(1 / 60, tick)
+        frames = FrameGaps(app)
         await pilot.press("tab", "d")
         screen = app.screen
         assert isinstance(screen, DataScreen)
@@ -116,10 +107,10 @@ async def measure(store: Store, pages: int) -> tuple[list[float], list[float], d
         await step("last customers, page up 20 pages", "ctrl+end", *["pageup"] * (20 * grid.page_size // screen_rows))
         await step("sort by town (unindexed), page down 10", *["left"] * 10, *["right"] * names.index("town"), "s",
                    *["pagedown"] * (10 * grid.page_size // screen_rows))
-        timer.stop()
+        frames.stop()
         held = len(grid.rows_held)
     steps["rows held at the end"] = held
-    return gaps, reads, steps
+    return frames.gaps, reads, steps
 
 
 def main() -> None:
@@ -129,8 +120,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--db", type=Path, help="keep the generated store here, and reuse it if it exists")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"SQLite {sqlite3.sqlite_version}")
+    print(machine())
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "data.db"
         if not path.exists():
@@ -146,13 +136,10 @@ def main() -> None:
             store.close()
     for label, value in steps.items():
         print(f"  {label}: {value:.1f} s" if isinstance(value, float) else f"  {label}: {value}")
-    gaps_ms = sorted(g * 1000 for g in gaps)
     reads_ms = sorted(r * 1000 for r in reads)
-    p99 = gaps_ms[int(len(gaps_ms) * 0.99) - 1] if gaps_ms else 0.0
     print(f"pages read (data_view.data_page, in a worker thread): {len(reads_ms)}; "
           f"median {statistics.median(reads_ms):.1f} ms, max {reads_ms[-1]:.1f} ms")
-    print(f"timer callbacks (60 Hz): {len(gaps_ms):,}; gap median {statistics.median(gaps_ms):.1f} ms, "
-          f"p99 {p99:.1f} ms, max {gaps_ms[-1]:.1f} ms (target: max under 100 ms)")
+    print(gap_summary(gaps))
 
 
 if __name__ == "__main__":

@@ -16,14 +16,14 @@ asserted here: targets are judged by reading them.
 from __future__ import annotations
 
 import argparse
-import platform
 import resource
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from frames import machine
 
 from distil_tui.core import demo, evaluate
 from distil_tui.core.exports import record_grouping
@@ -41,8 +41,7 @@ def main() -> int:
                         help="rows per shop file in the steady-state test (0 skips it)")
     args = parser.parse_args()
 
-    print(f"machine: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}, "
-          f"SQLite {sqlite3.sqlite_version}")
+    print(machine())
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         t0 = time.perf_counter()
@@ -116,12 +115,6 @@ def steady_state(rows: int) -> None:
               f"that store in {t2 - t1:.2f} s = {b.records_imported / (t2 - t1):,.0f} records/s "
               f"(customers +{b.customers_created:,}, for review {b.candidates_created:,})")
         store.close()
-
-
-def _cores() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 if __name__ == "__main__":

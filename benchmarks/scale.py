@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from frames import machine
 
 RECORDS_PER_PERSON = 3.2  # source records per person in the demo data (measured)
 
@@ -53,8 +53,7 @@ def main() -> int:
         return _one_size(args.one, args.seed, args.folder, last=args.last)
 
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"machine: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}, "
-          f"SQLite {sqlite3.sqlite_version}")
+    print(machine())
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
         results = []
@@ -88,12 +87,7 @@ def _one_size(size: int, seed: int, folder: Path, *, last: bool) -> int:
 
     people = max(int(size / RECORDS_PER_PERSON), demo.MIN_CUSTOMERS)
     t0 = time.perf_counter()
-    # In a process of its own: the generator holds every person at once
-    # (2 GB at 1M records), which is not the import's memory.
-    subprocess.run([sys.executable, "-c", "import sys; from distil_tui.core import demo; "
-                    "demo.generate(sys.argv[1], customers=int(sys.argv[2]), seed=int(sys.argv[3]))",
-                    str(folder / "data"), str(people), str(seed)], check=True)
-    dataset = demo.dataset_in(folder / "data")
+    dataset = _generate_apart(folder / "data", people, seed)
     print(f"\n{size:,} records: demo data for {people:,} people generated in {time.perf_counter() - t0:.1f} s")
     db = folder / "store.db"
     store = Store(f"sqlite:///{db}")
@@ -125,10 +119,7 @@ def _one_size(size: int, seed: int, folder: Path, *, last: bool) -> int:
     print(f"  resolution: precision {scores.precision:.4f}, recall {scores.recall:.4f}, F1 {scores.f1:.4f}; "
           f"traps merged: {sum(traps.values())} {dict(traps)}")
     if last:
-        subprocess.run([sys.executable, "-c", "import sys; from distil_tui.core import demo; "
-                        "demo.generate(sys.argv[1], customers=int(sys.argv[2]), seed=int(sys.argv[3]))",
-                        str(folder / "extra"), str(int(10_000 / 0.7)), str(seed + 1000)], check=True)
-        extra = demo.dataset_in(folder / "extra").imports[0]
+        extra = _generate_apart(folder / "extra", int(10_000 / 0.7), seed + 1000).imports[0]
         t0 = time.perf_counter()
         s = import_file(store, extra.path, source="shop2", id_column=extra.id_column)
         dt = time.perf_counter() - t0
@@ -142,6 +133,18 @@ def _one_size(size: int, seed: int, folder: Path, *, last: bool) -> int:
               "peak_mb": peak, "f1": scores.f1}
     print("result " + json.dumps(result))
     return 0
+
+
+def _generate_apart(folder: Path, people: int, seed: int):
+    """The demo data set, generated in a process of its own: the generator
+    holds every person at once (2 GB at 1M records), which is not the
+    import's memory."""
+    from distil_tui.core import demo
+
+    subprocess.run([sys.executable, "-c", "import sys; from distil_tui.core import demo; "
+                    "demo.generate(sys.argv[1], customers=int(sys.argv[2]), seed=int(sys.argv[3]))",
+                    str(folder), str(people), str(seed)], check=True)
+    return demo.dataset_in(folder)
 
 
 def _open_app(db: Path) -> int:
@@ -162,12 +165,6 @@ def _open_app(db: Path) -> int:
     ready = asyncio.run(run())
     print(f"  app open: ready for keys {ready:.2f} s after the interpreter started (imports included)")
     return 0
-
-
-def _cores() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 if __name__ == "__main__":

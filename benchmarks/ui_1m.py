@@ -23,6 +23,8 @@ import statistics
 import time
 from pathlib import Path
 
+from frames import FrameGaps
+
 from distil_tui.core.store import Store
 from distil_tui.ui.app import DistilApp
 
@@ -44,24 +46,15 @@ async def measure(store: Store, pace: float) -> tuple[float, list[tuple[str, lis
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         ready = time.perf_counter() - started
-        gaps: list[float] = []
-        last = [time.perf_counter()]
-
-        def tick() -> None:
-            now = time.perf_counter()
-            gaps.append(now - last[0])
-            last[0] = now
-
-        timer = app.set_interval(1 / 60, tick)
+        frames = FrameGaps(app)
         for name, keys in STEPS:
-            gaps.clear()
-            last[0] = time.perf_counter()
+            frames.restart()
             for key in keys:
                 await pilot.press(key)
                 await asyncio.sleep(pace)
             await asyncio.sleep(0.5)  # let the last answers arrive
-            results.append((name, list(gaps)))
-        timer.stop()
+            results.append((name, frames.gaps))
+        frames.stop()
     return ready, results
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from frames import FrameGaps, gap_summary
 from textual.widgets import Input
 
 from distil_tui.core.demo import generate
@@ -28,7 +28,6 @@ from distil_tui.ui.screens import ImportScreen
 
 async def measure(path: Path, store: Store) -> tuple[list[float], float, str]:
     app = DistilApp(store, cursor_blink=False)
-    gaps: list[float] = []
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await pilot.press("tab", "i")
@@ -38,23 +37,16 @@ async def measure(path: Path, store: Store) -> tuple[list[float], float, str]:
         screen.query_one("#import-path", Input).value = str(path)
         while screen.preview is None:
             await asyncio.sleep(0.05)
-        last = [time.perf_counter()]
-
-        def tick() -> None:
-            now = time.perf_counter()
-            gaps.append(now - last[0])
-            last[0] = now
-
-        timer = app.set_interval(1 / 60, tick)
+        frames = FrameGaps(app)
         started = time.perf_counter()
         await pilot.press("enter")
         await pilot.pause()
         while screen.running:
             await asyncio.sleep(0.05)
         seconds = time.perf_counter() - started
-        timer.stop()
+        frames.stop()
         info = str(screen.query_one("#import-info").render())
-    return gaps, seconds, info
+    return frames.gaps, seconds, info
 
 
 def main() -> None:
@@ -70,11 +62,8 @@ def main() -> None:
             gaps, seconds, info = asyncio.run(measure(shop, store))
         finally:
             store.close()
-    gaps_ms = sorted(g * 1000 for g in gaps)
-    p99 = gaps_ms[int(len(gaps_ms) * 0.99) - 1] if gaps_ms else 0.0
     print(f"import of {rows:,} shop rows through the Import screen: {seconds:.1f} s ({info})")
-    print(f"timer callbacks (60 Hz): {len(gaps_ms):,}; gap median {statistics.median(gaps_ms):.1f} ms, "
-          f"p99 {p99:.1f} ms, max {gaps_ms[-1]:.1f} ms (target: max under 100 ms)")
+    print(gap_summary(gaps))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from distil_tui.core.ingest.readers import (
     read_text,
 )
 from distil_tui.core.merges import customer_row, merge_customers, pending_pairs, write_customer_attributes
-from distil_tui.core.models import ImportProgress, ImportSummary, Rejection
+from distil_tui.core.models import IMPORT_STAGES, ImportProgress, ImportSummary, Rejection
 from distil_tui.core.resolve import probabilistic
 from distil_tui.core.resolve.comparison import MatchFields, blocking_keys, comparisons, match_fields
 from distil_tui.core.resolve.linker import Linker, NodeFacts, identified_at
@@ -167,11 +167,10 @@ def import_file(
 
 class _Bar:
     """One progress bar for the whole import.  A batch's share of the bar is
-    its share of the file's lines; within a batch, reading, resolving and
-    writing take the shares measured on 100k shop rows (the rest is the
-    customers' attributes and the search index)."""
+    its share of the file's lines; within a batch, the stages take their
+    shares of ``IMPORT_STAGES``."""
 
-    SHARES = {"reading": (0.0, 0.15), "resolving": (0.15, 0.35), "writing": (0.5, 0.35)}
+    SHARES = IMPORT_STAGES
 
     def __init__(self, report: ProgressCallback, total_lines: int) -> None:
         self.report = report

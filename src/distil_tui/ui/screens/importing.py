@@ -21,17 +21,16 @@ from textual.worker import Worker, WorkerState
 
 from distil_tui.core.importer import ImportCancelled, import_file
 from distil_tui.core.ingest.readers import ImportRefused
-from distil_tui.core.models import ImportProgress, ImportSummary
+from distil_tui.core.models import IMPORT_STAGES, ImportProgress, ImportSummary
 from distil_tui.core.preview import FilePreview, known_sources, preview_file
 from distil_tui.core.store import Store
 from distil_tui.ui.import_job import can_run_apart, import_apart
 from distil_tui.ui.screens.browse import BrowseScreen
 from distil_tui.ui.text import join, literal
 
-# Where each stage starts and its share of an import's time (measured on 100k
-# shop rows), so that one bar and one time-left estimate cover the whole
-# import; after the records are written, customers and the search index are.
-STAGES = {"reading": (0.0, 0.15), "resolving": (0.15, 0.35), "writing": (0.5, 0.35)}
+# Where each stage starts on the bar, for progress that does not say its
+# share of the whole import itself.
+STAGES = IMPORT_STAGES
 SAMPLE_WIDTH = 18  # a previewed value; longer ones are cut with an ellipsis
 KEY_PLACEHOLDER = "none: rows are keyed by line number"
 IDS_PLACEHOLDER = "the source whose customer ids the events carry (none: this one)"
