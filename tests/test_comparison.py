@@ -14,6 +14,8 @@ from distil_tui.core.resolve.comparison import (
     blocking_keys,
     compare,
     comparisons,
+    decode_fields,
+    encode_fields,
     field_values,
     match_fields,
     oriented,
@@ -398,3 +400,22 @@ def test_an_extra_field_is_a_blocking_key_of_its_own():
     b = match_fields({"membership_no": "ab123456c", "first_name": "Someone"}, EXTRA)
     assert blocking_keys(a)
     assert set(blocking_keys(a)) <= set(blocking_keys(b))
+
+
+@pytest.mark.parametrize("values", [
+    {"first_name": "Zoë", "last_name": "O'Brien", "date_of_birth": "1990-02-28", "postcode": "sw1a 1aa",
+     "town": "Ystradgynlais", "address_line_1": "Flat 2, 10 Quay St", "email_address": "Zoe@Example.org",
+     "mobile_phone_no": "07911 123456"},
+    {"last_name": "Ng"},
+    {"first_name": "\x1f\"[1,", "town": "\u202emirror"},
+])
+def test_stored_match_fields_read_back_as_made(values):
+    fields = match_fields(values, EXTRA)
+    stored = decode_fields(encode_fields(fields))
+    # The extra fields are not stored: they follow the settings of the day.
+    assert stored == MatchFields(*field_values(fields)[:len(NAMES)])
+
+
+def test_stored_match_fields_of_another_format_are_not_used():
+    assert decode_fields(None) is None
+    assert decode_fields('[0, "ann", "lee", null, null, null, null, null, null]') is None

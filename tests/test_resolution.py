@@ -289,6 +289,19 @@ def test_tracking_ids_are_opaque_unique_and_reproducible(tmp_path, write):
     assert len({tracking_id(n) for n in range(1, 100_001)}) == 100_000
 
 
+@pytest.mark.parametrize("n", [1, 2, 31, 32, 1_000, 95_146, 2**32 + 7, 2**63 - 1])
+def test_a_tracking_id_is_the_first_130_bits_of_its_keyed_hash_in_crockford_base_32(n):
+    # The definition stores rely on: an ID once given must be given again
+    # to the same customer number by every later version.
+    import hashlib
+
+    digest = hashlib.blake2b(n.to_bytes(8, "big"), key=b"distil-tui/tracking-id/v1", digest_size=17).digest()
+    number = int.from_bytes(digest, "big") >> 6
+    letters = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    expected = "".join(letters[(number >> (5 * i)) & 31] for i in reversed(range(26)))
+    assert tracking_id(n) == expected
+
+
 def test_a_store_from_a_newer_version_is_refused(tmp_path):
     url = f"sqlite:///{tmp_path / 's.db'}"
     s = Store(url)

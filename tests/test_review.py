@@ -276,6 +276,7 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path):
     Store(f"sqlite:///{path}").close()
     con = sqlite3.connect(path)  # make it look like a version 1 store
     con.execute("ALTER TABLE source_record DROP COLUMN link")
+    con.execute("ALTER TABLE source_record DROP COLUMN match_fields")
     con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     con.commit()
     con.close()
@@ -293,7 +294,8 @@ def test_a_version_2_store_loses_the_indexes_nothing_reads(tmp_path):
     path = tmp_path / "v2.db"
     Store(f"sqlite:///{path}").close()
     con = sqlite3.connect(path)  # make it look like a version 2 store
-    for ddl in ("CREATE INDEX ix_customer_first_name_key ON customer (first_name_key)",
+    for ddl in ("ALTER TABLE source_record DROP COLUMN match_fields",
+                "CREATE INDEX ix_customer_first_name_key ON customer (first_name_key)",
                 "CREATE INDEX ix_identifier_record_id ON identifier (record_id)",
                 "UPDATE meta SET value = '2' WHERE key = 'schema_version'"):
         con.execute(ddl)

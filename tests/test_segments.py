@@ -269,6 +269,7 @@ def test_a_version_3_store_gains_segments_when_opened(tmp_path):
     raw = sqlite3.connect(path)
     for table in ("segment", "forgotten_identifier", "forget"):
         raw.execute(f"DROP TABLE {table}")
+    raw.execute("ALTER TABLE source_record DROP COLUMN match_fields")
     raw.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     raw.commit()
     raw.close()
@@ -276,4 +277,4 @@ def test_a_version_3_store_gains_segments_when_opened(tmp_path):
     segments.save(store, Segment("s", ()))
     assert [s.name for s, _n in segments.list_segments(store)] == ["s"]
     with store.read() as conn:
-        assert store.meta_get(conn, "schema_version") == str(SCHEMA_VERSION) == "4"
+        assert store.meta_get(conn, "schema_version") == str(SCHEMA_VERSION)

@@ -154,7 +154,8 @@ def _forget(store: Store, key: str, region: str | None) -> ForgetResult:
         if records:
             conn.execute(
                 T_RECORD.update().where(T_RECORD.c.id == bindparam("rid"))
-                .values(source_key=bindparam("new_key"), attributes="{}", raw="{}", link="{}"),
+                .values(source_key=bindparam("new_key"), attributes="{}", raw="{}", link="{}",
+                        match_fields=None),
                 [{"rid": rid, "new_key": _forgotten_key(secret, source, skey)} for rid, source, skey in records],
             )
         conn.execute(T_CUSTOMER.update().where(T_CUSTOMER.c.id == cid).values(

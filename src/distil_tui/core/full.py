@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, func, select
 
 from distil_tui.core import tracking
 from distil_tui.core.bulk import paused_gc
-from distil_tui.core.merges import merge_customers, pending_pairs, refresh_customers
+from distil_tui.core.merges import Merge, merge_many, pending_pairs, refresh_customers
 from distil_tui.core.models import ImportProgress
 from distil_tui.core.resolve import probabilistic
 from distil_tui.core.resolve.comparison import match_fields
@@ -249,6 +249,7 @@ def _write(store: Store, conn: Connection, now: str, relinked: Relinked, records
         target[i] = conn.execute(T_CUSTOMER.insert().values(tracking_id=tid)).inserted_primary_key[0]
         tracking_of[target[i]] = tid
         split += 1
+    to_merge: list[Merge] = []
     for i in range(len(ordered)):
         if i in target:
             continue
@@ -259,15 +260,12 @@ def _write(store: Store, conn: Connection, now: str, relinked: Relinked, records
                 "surviving": sorted(r for r, c in owner.items() if c == keep),
                 "retired": sorted(r for r, c in owner.items() if c == gone),
             }
-            merge_customers(
-                conn, now=now, keep=keep, gone=gone, keep_tracking_id=tracking_of[keep],
-                gone_tracking_id=tracking_of[gone], rule=rule,
-                evidence={"resolve": rule}, probability=None, decided_by="automatic",
-                import_run_id=import_run_id, membership_before=before,
-            )
+            to_merge.append(Merge(keep, gone, tracking_of[keep], tracking_of[gone], rule=rule,
+                                  evidence={"resolve": rule}, probability=None, membership_before=before))
             for r in before["retired"]:
                 owner[r] = keep
-            merges += 1
+    merge_many(conn, to_merge, now=now, decided_by="automatic", import_run_id=import_run_id)
+    merges = len(to_merge)
     # Records that now belong elsewhere: each (from, to) move is a split,
     # recorded so that it shows in the history and can be undone.
     moves: dict[tuple[int, int], list[int]] = defaultdict(list)

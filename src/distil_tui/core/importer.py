@@ -33,10 +33,18 @@ from distil_tui.core.ingest.readers import (
     read_jsonl,
     read_text,
 )
-from distil_tui.core.merges import customer_row, merge_customers, pending_pairs, write_customer_attributes
+from distil_tui.core.merges import Merge, customer_row, merge_many, pending_pairs, write_customer_attributes
 from distil_tui.core.models import IMPORT_STAGES, ImportProgress, ImportSummary, Rejection
 from distil_tui.core.resolve import probabilistic
-from distil_tui.core.resolve.comparison import MatchFields, blocking_keys, comparisons, match_fields
+from distil_tui.core.resolve.comparison import (
+    FIELDS_PREFIX,
+    MatchFields,
+    blocking_keys,
+    comparisons,
+    decode_fields,
+    encode_fields,
+    match_fields,
+)
 from distil_tui.core.resolve.linker import Linker, NodeFacts, identified_at
 from distil_tui.core.resolve.model import FSModel
 from distil_tui.core.resolve.probabilistic import MAX_BLOCK, Candidate, levels_from_evidence
@@ -325,6 +333,7 @@ class _Apply:
         self.check_cancel = check_cancel
         self.now = store.now()
         self.region = region
+        self.fields: dict[int, MatchFields] = {}  # new record index -> what matching compares
         self.block_keys: dict[int, list[str]] = {}  # new record index -> keys
         self.model: FSModel | None = None  # the model the import scored with
         # Customers the protections kept apart in this batch: the
@@ -340,7 +349,7 @@ class _Apply:
     def run(self, batch: _Batch) -> None:
         """Resolve and write one batch of the file."""
         conn = self.conn
-        self.block_keys = {}
+        self.fields, self.block_keys = {}, {}
         self._drop_forgotten(batch)
         self.rows_read += batch.rows_read
         self.rejections.extend(batch.rejections)
@@ -497,7 +506,7 @@ class _Apply:
         each new record's blocking keys for writing."""
         settings = self.resolution
         extra = settings.extra_fields
-        fields = {
+        self.fields = fields = {
             idx: f for idx, rec in enumerate(new)
             if rec.kind != "visitor" and not (f := match_fields(rec.values, extra, self.region)).is_empty()
         }
@@ -511,10 +520,8 @@ class _Apply:
                 by_key[key].append(rid)
             by_key = {k: v for k, v in by_key.items() if len(v) <= MAX_BLOCK}
             wanted = sorted({rid for rids in by_key.values() for rid in rids})
-            loaded: dict[int, Candidate] = {}
-            sql = "SELECT id, customer_id, attributes FROM source_record WHERE id IN ({in})"
-            for rid, cid, values in rows_in(conn, sql, wanted):
-                loaded[rid] = Candidate(rid, ("c", cid), match_fields(json_value(values), extra, self.region))
+            loaded = {rid: Candidate(rid, ("c", cid), f)
+                      for rid, cid, f in self._stored_fields("id IN ({in})", wanted, with_customer=True)}
             return [(k, loaded[rid]) for k, rids in by_key.items() for rid in rids]
 
         def same_cluster(a, b) -> bool:
@@ -524,7 +531,7 @@ class _Apply:
 
         def population() -> list[MatchFields]:
             sample = list(fields.values())
-            sample.extend(self._random_stored_fields(extra, limit=5000))
+            sample.extend(self._random_stored_fields(limit=5000))
             return sample
 
         stored_model = probabilistic.load_model(self.store, conn, extra)
@@ -600,7 +607,7 @@ class _Apply:
             select(func.count()).select_from(T_RECORD).where(T_RECORD.c.kind != "visitor")
         ).scalar_one()
 
-    def _random_stored_fields(self, extra: tuple[str, ...], limit: int) -> list[MatchFields]:
+    def _random_stored_fields(self, limit: int) -> list[MatchFields]:
         """Match fields of up to ``limit`` stored records picked at random (a
         fixed seed, so imports are reproducible)."""
         top = self.conn.execute(select(func.max(T_RECORD.c.id))).scalar() or 0
@@ -608,16 +615,24 @@ class _Apply:
             return []
         rng = random.Random(top)
         ids = sorted({rng.randint(1, top) for _ in range(min(limit, top))})
-        out = []
-        for chunk in _chunks(ids):
-            rows = self.conn.execute(
-                select(T_RECORD.c.attributes).where(T_RECORD.c.id.in_(chunk), T_RECORD.c.kind != "visitor")
-            )
-            for (values,) in rows:
-                f = match_fields(json_value(values), extra, self.region)
-                if not f.is_empty():
-                    out.append(f)
-        return out
+        return [f for _rid, _cid, f in self._stored_fields("id IN ({in}) AND kind != 'visitor'", ids)
+                if not f.is_empty()]
+
+    def _stored_fields(self, where: str, values: list, *, with_customer: bool = False
+                       ) -> Iterator[tuple[int, int | None, MatchFields]]:
+        """(record id, customer id, match fields) of the stored records
+        ``where`` selects (``{in}`` standing for ``values``): the fields as
+        the record's import stored them, or made from its attributes where
+        it stored none (an older store) or extra fields are compared."""
+        extra = self.resolution.extra_fields
+        pattern = "" if extra else f"{FIELDS_PREFIX}%"  # "": no stored fields will do
+        sql = (f"SELECT id, {'customer_id' if with_customer else 'NULL'}, match_fields, "
+               f"CASE WHEN match_fields LIKE ? THEN NULL ELSE attributes END FROM source_record WHERE {where}")
+        for rid, cid, stored, values_text in rows_in(self.conn, sql, values, (pattern,)):
+            if values_text is None:
+                yield rid, cid, decode_fields(stored)
+            else:
+                yield rid, cid, match_fields(json_value(values_text), extra, self.region)
 
     def _write_block_keys(self, updated) -> None:
         rows = [(key, self.record_ids[idx]) for idx, keys in self.block_keys.items() for key in keys]
@@ -711,7 +726,6 @@ class _Apply:
         tracking_of = self._tracking_ids(list(records_of))
 
         # 1. Merges of existing customers, in the order the linker joined them.
-        merges_made = 0
         survivor_of: dict[int, int] = {}
 
         def current(cid: int) -> int:
@@ -720,26 +734,26 @@ class _Apply:
             return cid
 
         next_merge = self._next_id(T_MERGE)
+        merges: list[Merge] = []
         for union in linker.unions:
             if union.left[0] != "c" or union.right[0] != "c":
                 continue
             keep, gone = current(union.left[1]), current(union.right[1])
             if keep == gone:
                 continue
-            merge_customers(
-                conn, merge_id=next_merge, now=self.now, keep=keep, gone=gone,
-                keep_tracking_id=tracking_of[keep], gone_tracking_id=tracking_of[gone],
-                rule=union.kind, evidence=union.evidence or {union.kind: union.value},
-                probability=union.probability, decided_by="automatic", import_run_id=self.run_id,
+            merges.append(Merge(
+                keep, gone, tracking_of[keep], tracking_of[gone], rule=union.kind,
+                evidence=union.evidence or {union.kind: union.value}, probability=union.probability,
                 membership_before={
                     "surviving": sorted(r.id for r in records_of[keep]),
                     "retired": sorted(r.id for r in records_of[gone]),
                 },
-            )
-            next_merge += 1
+                id=next_merge + len(merges),
+            ))
             records_of[keep].extend(records_of.pop(gone))
             survivor_of[gone] = keep
-            merges_made += 1
+        merge_many(conn, merges, now=self.now, decided_by="automatic", import_run_id=self.run_id)
+        merges_made = len(merges)
         self.check_cancel()
 
         # 2. New customers for clusters of new records only, in file order.
@@ -777,6 +791,7 @@ class _Apply:
                 "line": rec.line, "first_seen": rec.first_seen, "last_seen": rec.last_seen,
                 "attributes": json_text(rec.values), "raw": json_text(rec.raw),
                 "link": _link(linker.joined_by.get(("r", idx))),
+                "match_fields": encode_fields(self.fields[idx]) if idx in self.fields else None,
             })
             ident_rows.extend({"record_id": rid, "kind": k, "value": v} for k, v in rec.identifiers)
             records_of.setdefault(cid, []).append(
@@ -793,10 +808,11 @@ class _Apply:
             conn.execute(
                 T_RECORD.update().where(T_RECORD.c.id == bindparam("rid")).values(
                     attributes=bindparam("v"), raw=bindparam("r"), first_seen=bindparam("f"),
-                    last_seen=bindparam("l"), import_run_id=self.run_id,
+                    last_seen=bindparam("l"), match_fields=bindparam("m"), import_run_id=self.run_id,
                 ),
                 [{"rid": old.id, "v": json_text(rec.values), "r": json_text(rec.raw),
-                  "f": rec.first_seen, "l": rec.last_seen} for old, rec, _a in updated],
+                  "f": rec.first_seen, "l": rec.last_seen, "m": self._encoded_fields(rec)}
+                 for old, rec, _a in updated],
             )
             for old, rec, _a in updated:
                 cid = current(old.customer_id)
@@ -832,6 +848,12 @@ class _Apply:
             "candidates_created": candidates,
             "events_imported": events_imported,
         }
+
+    def _encoded_fields(self, record: ParsedRecord) -> str | None:
+        if record.kind == "visitor":
+            return None
+        fields = match_fields(record.values, self.resolution.extra_fields, self.region)
+        return None if fields.is_empty() else encode_fields(fields)
 
     def _tracking_ids(self, customer_ids: list[int]) -> dict[int, str]:
         found = {}

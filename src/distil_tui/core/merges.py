@@ -1,7 +1,7 @@
 """Merges: the one primitive that joins two customers, the reviewer's
 approve and reject, undo, and the read models of history and candidates.
 
-Every change of membership goes through :func:`merge_customers` or
+Every change of membership goes through :func:`merge_many` or
 :func:`undo`, so that each is recorded with its evidence and the membership
 before it, and retired Tracking IDs keep resolving.
 """
@@ -9,7 +9,7 @@ before it, and retired Tracking IDs keep resolving.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, select
@@ -27,7 +27,7 @@ from distil_tui.core.schema import (
     T_RECORD,
     T_RETIRED,
 )
-from distil_tui.core.store import Store, json_text
+from distil_tui.core.store import Store, bulk_insert, json_text
 
 
 class MergeError(Exception):
@@ -37,31 +37,74 @@ class MergeError(Exception):
 # -- the primitive -------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Merge:
+    """One merge of customer ``gone`` into ``keep``, as :func:`merge_many` records it."""
+
+    keep: int
+    gone: int
+    keep_tracking_id: str
+    gone_tracking_id: str
+    rule: str
+    evidence: dict
+    probability: float | None
+    membership_before: dict  # record ids: {"surviving": [...], "retired": [...]}
+    id: int | None = None  # the merge's id, or the next the table gives
+
+
+def merge_many(conn: Connection, merges: Sequence[Merge], *, now: str, decided_by: str,
+               import_run_id: int | None) -> list[int]:
+    """Make these merges, in order: move every record of each ``gone`` to
+    its ``keep``, retire ``gone``'s Tracking ID (and repoint the IDs it had
+    retired), record the merge.  A later merge may absorb an earlier one's
+    survivor: every record and retired ID ends with the last survivor, as
+    if the merges were made one by one, in a few statements in all.
+    Attributes are the caller's to refresh.  Returns the merge ids."""
+    if not merges:
+        return []
+    survivor = {m.gone: m.keep for m in merges}
+    if len(survivor) < len(merges):
+        raise ValueError("a customer can be merged away only once")
+
+    def last(cid: int) -> int:
+        while cid in survivor:
+            cid = survivor[cid]
+        return cid
+
+    rows = [dict(
+        created_at=now, action="merge", rule=m.rule, surviving_customer_id=m.keep,
+        surviving_tracking_id=m.keep_tracking_id, retired_tracking_id=m.gone_tracking_id,
+        evidence=json_text(m.evidence), probability=m.probability, decided_by=decided_by,
+        import_run_id=import_run_id, membership_before=json_text(m.membership_before),
+    ) for m in merges]
+    if all(m.id is not None for m in merges):
+        ids = [m.id for m in merges]
+        bulk_insert(conn, T_MERGE, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+    else:
+        ids = [conn.execute(T_MERGE.insert().values(**row)).inserted_primary_key[0] for row in rows]
+    moves = [{"gone_id": m.gone, "last_id": last(m.gone)} for m in merges]
+    conn.execute(T_RECORD.update().where(T_RECORD.c.customer_id == bindparam("gone_id"))
+                 .values(customer_id=bindparam("last_id")), moves)
+    conn.execute(T_RETIRED.update().where(T_RETIRED.c.customer_id == bindparam("gone_id"))
+                 .values(customer_id=bindparam("last_id")), moves)
+    bulk_insert(conn, T_RETIRED, [
+        {"tracking_id": m.gone_tracking_id, "customer_id": last(m.gone), "merge_id": i, "retired_at": now}
+        for m, i in zip(merges, ids, strict=True)])
+    conn.execute(T_CUSTOMER.delete().where(T_CUSTOMER.c.id == bindparam("gone")),
+                 [{"gone": m.gone} for m in merges])
+    search_index.remove(conn, survivor)
+    return ids
+
+
 def merge_customers(
     conn: Connection, *, now: str, keep: int, gone: int, keep_tracking_id: str, gone_tracking_id: str,
     rule: str, evidence: dict, probability: float | None, decided_by: str,
     import_run_id: int | None, membership_before: dict, merge_id: int | None = None,
 ) -> int:
-    """Move every record of customer ``gone`` to ``keep``, retire ``gone``'s
-    Tracking ID (and repoint the IDs it had retired), record the merge.
-    Attributes are the caller's to refresh.  Returns the merge id."""
-    values = dict(
-        created_at=now, action="merge", rule=rule, surviving_customer_id=keep,
-        surviving_tracking_id=keep_tracking_id, retired_tracking_id=gone_tracking_id,
-        evidence=json_text(evidence), probability=probability, decided_by=decided_by,
-        import_run_id=import_run_id, membership_before=json_text(membership_before),
-    )
-    if merge_id is not None:
-        values["id"] = merge_id
-    merge_id = conn.execute(T_MERGE.insert().values(**values)).inserted_primary_key[0]
-    conn.execute(T_RECORD.update().where(T_RECORD.c.customer_id == gone).values(customer_id=keep))
-    conn.execute(T_RETIRED.update().where(T_RETIRED.c.customer_id == gone).values(customer_id=keep))
-    conn.execute(T_RETIRED.insert().values(
-        tracking_id=gone_tracking_id, customer_id=keep, merge_id=merge_id, retired_at=now,
-    ))
-    conn.execute(T_CUSTOMER.delete().where(T_CUSTOMER.c.id == gone))
-    search_index.remove(conn, [gone])
-    return merge_id
+    """One merge (see :func:`merge_many`).  Returns the merge id."""
+    merge = Merge(keep, gone, keep_tracking_id, gone_tracking_id, rule, evidence, probability,
+                  membership_before, merge_id)
+    return merge_many(conn, [merge], now=now, decided_by=decided_by, import_run_id=import_run_id)[0]
 
 
 def customer_row(records: Iterable[RecordFacts]) -> dict[str, object]:

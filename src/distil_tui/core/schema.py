@@ -17,7 +17,7 @@ from typing import Optional
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class Meta(SQLModel, table=True):
@@ -98,6 +98,11 @@ class SourceRecord(SQLModel, table=True):
     # identifier, or the probability and per-field evidence.  Empty for a
     # record that founded its customer.
     link: str = "{}"
+    # The normalised values probabilistic matching compares
+    # (resolve.comparison.encode_fields), kept so that loading a stored
+    # record as a candidate parses no JSON and no phone number.  NULL for
+    # visitors, records with nothing to compare, and records of older stores.
+    match_fields: Optional[str] = None
 
 
 class Identifier(SQLModel, table=True):

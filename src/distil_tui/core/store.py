@@ -109,6 +109,10 @@ class Store:
             for index in ("ix_customer_first_name_key", "ix_customer_last_name_key", "ix_identifier_record_id"):
                 conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index}")
         # Version 4 only adds tables (segments, forgetting): create_all made them.
+        if version < 5:
+            # Filled by the imports from now on; a record without it is
+            # compared from its attributes, as before.
+            conn.exec_driver_sql("ALTER TABLE source_record ADD COLUMN match_fields VARCHAR")
         if version < SCHEMA_VERSION:
             self.meta_set(conn, "schema_version", str(SCHEMA_VERSION))
 

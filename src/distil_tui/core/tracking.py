@@ -19,14 +19,16 @@ LENGTH = 26
 COUNTER_KEY = "tracking_id_counter"
 
 
+# Every pair of letters, by the 10 bits they write.
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
+_SHIFTS = tuple(range(LENGTH * 5 - 10, -1, -10))
+
+
 def tracking_id(n: int) -> str:
+    """The first 130 bits of the keyed hash of ``n``, 5 bits a letter."""
     digest = hashlib.blake2b(n.to_bytes(8, "big"), key=_KEY, digest_size=17).digest()
     number = int.from_bytes(digest, "big") >> (17 * 8 - LENGTH * 5)
-    chars = []
-    for _ in range(LENGTH):
-        number, index = divmod(number, 32)
-        chars.append(_ALPHABET[index])
-    return "".join(reversed(chars))
+    return "".join([_PAIRS[(number >> shift) & 1023] for shift in _SHIFTS])
 
 
 def allocate(store, conn: Connection, count: int) -> list[str]:

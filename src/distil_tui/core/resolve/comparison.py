@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+import orjson
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 from rapidfuzz.fuzz import ratio
 
@@ -51,6 +52,30 @@ def match_fields(values: dict[str, str], extra_fields: tuple[str, ...] = (), reg
         phone=norm.phone_identifier(phone, region) if phone else None,
         extra=tuple(norm.fold(values.get(name)) for name in extra_fields) if extra_fields else (),
     )
+
+
+# Bump when match_fields() would give other values for the same record: the
+# stored fields of an older format are then ignored and made again.
+FIELDS_FORMAT = 1
+FIELDS_PREFIX = f"[{FIELDS_FORMAT},"  # how the stored form of this format starts
+
+
+def encode_fields(f: MatchFields) -> str:
+    """The stored form of a record's match fields (without the extra fields,
+    which follow the resolution settings of the day)."""
+    return orjson.dumps(
+        [FIELDS_FORMAT, f.first, f.last, f.dob, f.postcode, f.town, f.address, f.email, f.phone]).decode()
+
+
+def decode_fields(text: str | None) -> MatchFields | None:
+    """Fields stored by :func:`encode_fields`; ``None`` when there are none
+    or they are of another format."""
+    if not text:
+        return None
+    values = orjson.loads(text)
+    if values[0] != FIELDS_FORMAT:
+        return None
+    return MatchFields(*values[1:])
 
 
 def _dob_digits(value: str | None) -> str | None:
