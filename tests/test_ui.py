@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 import pytest
 from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.widgets import Static
 
 from distil_tui.ui.screens import BrowseScreen
 from distil_tui.ui.text import literal, moment
@@ -54,7 +53,7 @@ def profile_text(pilot: Pilot) -> str:
     """The profile pane's lines as shown on screen (cut values included)."""
     view = pilot.app.screen.query_one(ProfileView)
     lines: list[str] = []
-    for static in view.query(Static):
+    for static in view.query("Static, RichBody"):
         if static.display and static.parent.display and static.size.area:
             crop = Region(0, 0, static.outer_size.width, static.outer_size.height)
             lines.extend(strip.text.rstrip() for strip in static.render_lines(crop))

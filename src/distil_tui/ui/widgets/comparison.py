@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 from rich.console import RenderableType
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
-from textual.widget import Widget
 
 from distil_tui.core.review import FieldComparison
 from distil_tui.ui.text import literal
+from distil_tui.ui.widgets.drawn import DrawnOnce
 
 # How each agreement is marked between the two values.
 MARKS = {"agree": "=", "close": "≈", "disagree": "≠", "": ""}
@@ -19,7 +19,7 @@ MARKS = {"agree": "=", "close": "≈", "disagree": "≠", "": ""}
 _LEVEL_WORDS = {"else": "different"}
 
 
-class ComparisonTable(Widget):
+class ComparisonTable(DrawnOnce):
     """Rows of :class:`FieldComparison`: the field, the two values with a mark
     between them (= agree, ≈ close, ≠ disagree), the comparison level and its
     weight.  Values are shown literally and cut with an ellipsis; a long level
@@ -61,6 +61,9 @@ class ComparisonTable(Widget):
     def show(self, fields: Sequence[FieldComparison]) -> None:
         self.fields = tuple(fields)
         self.refresh(layout=True)
+
+    def content_key(self) -> Hashable:
+        return (self.headings, self.fields)
 
     def render(self) -> RenderableType:
         style = self.get_component_rich_style

@@ -20,6 +20,7 @@ from textual.widgets import Static
 
 from distil_tui.core.models import CustomerProfile, EventView, MergeView
 from distil_tui.ui.text import join, literal, moment
+from distil_tui.ui.widgets.drawn import RichBody
 
 _NO_PROFILE_TITLE = "Customer profile"
 
@@ -69,7 +70,7 @@ class ProfileSection(Widget):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(self.title), classes="section--heading")
-        yield Static(classes="section--body")
+        yield RichBody(classes="section--body")
 
     def show(self, body: RenderableType | None, *, note: str = "") -> None:
         """Show ``body`` under the heading, or just the heading and ``note``
@@ -78,7 +79,7 @@ class ProfileSection(Widget):
         if note:
             heading.append(f"  {note}", style="dim not bold")
         self.query_one(".section--heading", Static).update(heading)
-        body_widget = self.query_one(".section--body", Static)
+        body_widget = self.query_one(".section--body", RichBody)
         body_widget.display = body is not None
         if body is not None:
             body_widget.update(body)
