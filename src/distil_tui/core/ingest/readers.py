@@ -209,7 +209,10 @@ def read_csv(
 
 
 def _line_count(text: str) -> int:
-    return text.count("\n") + (not text.endswith("\n"))
+    """The lines of ``text`` as the CSV reader counts them: a line ends at
+    ``\r\n``, ``\n`` or ``\r``."""
+    breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
+    return breaks + (not text.endswith(("\n", "\r")))
 
 
 def _unclosed_quote(text: str, start: int, last_line: int, delimiter: str) -> bool:
@@ -217,8 +220,10 @@ def _unclosed_quote(text: str, start: int, last_line: int, delimiter: str) -> bo
     line of the file, holds a quote that is never closed: the reader then
     takes the rest of the file as one field, where a person sees many rows."""
     offset = len(text)
-    for _ in range(last_line - start + 1 + text.endswith("\n")):
-        offset = text.rfind("\n", 0, offset)
+    for _ in range(last_line - start + 1 + text.endswith(("\n", "\r"))):
+        offset = max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset))
+        if offset > 0 and text[offset - 1 : offset + 1] == "\r\n":
+            offset -= 1
     try:
         for _row in csv.reader(io.StringIO(text[offset + 1 :], newline=""),
                                delimiter=delimiter, strict=True):
@@ -331,11 +336,18 @@ def parse_json_exactly(line: str) -> tuple[dict, str | None]:
 def has_large_float(value: object) -> bool:
     """Whether a parsed JSON value holds a float of ``2**63`` or more, which
     ``orjson`` may have made of an integer (see :func:`fast_json`)."""
-    if type(value) is dict:
-        return any(has_large_float(v) for v in value.values())
-    if type(value) is list:
-        return any(has_large_float(v) for v in value)
-    return type(value) is float and abs(value) >= _LARGE_FLOAT
+    # Without recursion: a line may nest as deep as ``json`` reads, deeper
+    # than the interpreter's recursion limit allows a recursive walk.
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if type(value) is dict:
+            stack.extend(value.values())
+        elif type(value) is list:
+            stack.extend(value)
+        elif type(value) is float and abs(value) >= _LARGE_FLOAT:
+            return True
+    return False
 
 
 def _record(
