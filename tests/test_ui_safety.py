@@ -12,15 +12,19 @@ ellipsis inside its pane.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from textual.pilot import Pilot
 
+from distil_tui.core import segments
+from distil_tui.core.segments import Condition, Segment
 from distil_tui.ui.app import DistilApp
 from distil_tui.ui.screens import ImportScreen
 from distil_tui.ui.screens.column_chooser import ColumnChooser
 from distil_tui.ui.screens.review import ReviewScreen
+from distil_tui.ui.screens.segments import SegmentEditor, SegmentsScreen
 from distil_tui.ui.text import literal
 from tests import hostile as h
 from tests.test_ui import pilot_test, profile_text, result_names, search, settle
@@ -199,6 +203,9 @@ async def test_the_data_panel_shows_values_and_custom_column_names_literally(mak
         assert {h.TIER, visible(h.CLIP_COLUMN)} <= set(headings(grid))
         tiers = {shown(grid, row)[headings(grid).index(h.TIER)] for row in range(grid.row_count)}
         assert visible(h.HEBREW) in tiers and visible(h.RED) in tiers
+        # A name holding control characters still finds its values.
+        clip = {shown(grid, row)[headings(grid).index(visible(h.CLIP_COLUMN))] for row in range(grid.row_count)}
+        assert clip == {"x", visible(h.CLEAR), ""}
         screen_lines(pilot)
 
 
@@ -238,3 +245,40 @@ async def test_a_rejection_quoting_the_data_shows_it_escaped(make_app, tmp_path)
             ["2", "timestamp '\\x1b[2J[bold]now[/]' is not ISO 8601"]
         ]
         screen_lines(pilot)
+
+
+@pilot_test
+async def test_the_segment_editor_shows_names_literally(make_app, hostile_store) -> None:
+    """A segment's name (typed by a person, shown in the border title) and
+    a custom attribute's name from the data (in the condition's list)."""
+    name = "[@click=app.quit]Quit[/] مرحبا"  # control characters are refused in names
+    segments.save(hostile_store, Segment(name, (Condition(f"custom.{h.CLIP_COLUMN}", "equals", "x"),)))
+    async with make_app().run_test(size=SIZE) as pilot:
+        await open_data(pilot)
+        await press(pilot, "f")
+        assert isinstance(pilot.app.screen, SegmentsScreen)
+        assert visible(name) in on_screen(pilot)
+        await press(pilot, "down", "e")  # below "all customers"
+        assert isinstance(pilot.app.screen, SegmentEditor)
+        screen = on_screen(pilot)
+        assert f"Edit segment {visible(name)}" in screen
+        assert visible(h.CLIP_COLUMN)[:22] in screen  # cut to the list's width
+        await press(pilot, "tab", "tab", "enter")  # the condition's attribute list, open
+        assert visible(h.CLIP_COLUMN) in on_screen(pilot)
+
+
+@pytest.mark.parametrize("name", [h.CLIP_COLUMN, "back\\slash", "new\nline", h.TIER, "tab\there"])
+def test_a_custom_attribute_is_found_whatever_its_name_holds(tmp_path, name) -> None:
+    """Found by these tests: SQLite (before 3.45) matched a JSON path against
+    the key as escaped in the JSON text, so a custom attribute whose name
+    held a control character or a backslash read as empty everywhere
+    (Data panel, segments, exports)."""
+    from distil_tui.core.importer import import_file
+    from distil_tui.core.store import Store
+
+    path = tmp_path / "f.jsonl"
+    path.write_text(json.dumps({"id": "1", "email": "a@hostile-names.org", name: "value"}) + "\n")
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    import_file(store, path, source="s", id_column="id")
+    assert segments.count(store, Segment("t", (Condition(f"custom.{name}", "equals", "value"),))) == 1
+    store.close()
