@@ -149,6 +149,24 @@ def test_the_command_line_refuses_with_exit_status_2(
     assert dump(seeded) == before
 
 
+def test_the_command_line_prints_control_characters_in_a_file_name_escaped(seeded, tmp_path, capsys):
+    """A file name is data too: an escape sequence in it must not reach the
+    terminal, in a refusal or in a summary."""
+    refused = tmp_path / "\x1b]52;c;ZXZpbA==\x07empty.csv"
+    refused.write_text("")
+    assert cli_import(seeded, refused, "--source", "shop") == 2
+    err = capsys.readouterr().err
+    assert err == f"distil-tui: {tmp_path}/\\x1b]52;c;ZXZpbA==\\x07empty.csv: the file is empty\n"
+
+    ragged = tmp_path / "\x1b[2Jragged.csv"
+    ragged.write_bytes((CORPUS / "ragged.csv").read_bytes())
+    assert cli_import(seeded, ragged, "--source", "\x1b[31mshop", "--id-column", "customer_id") == 0
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert f"{tmp_path}/\\x1b[2Jragged.csv (csv, source \\x1b[31mshop): 4 read" in err
+    assert f"rejected {tmp_path}/\\x1b[2Jragged.csv:3: expected 3 columns, found 2" in err
+
+
 # -- files with rejected rows ----------------------------------------------------
 
 
