@@ -29,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except (StoreError, MergeError) as exc:
-        print(f"distil-tui: {exc}", file=sys.stderr)
+        print(f"distil-tui: {_safe(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("distil-tui: interrupted; the store is as it was", file=sys.stderr)
@@ -186,7 +186,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         )
     except ImportRefused as exc:
         _clear_progress()
-        print(f"distil-tui: {exc}", file=sys.stderr)
+        print(f"distil-tui: {_safe(str(exc))}", file=sys.stderr)  # a file name may hold anything
         if args.json:
             print(json.dumps({"error": str(exc)}))
         return EXIT_ERROR
@@ -536,7 +536,7 @@ def _clear_progress() -> None:
 
 def _print_summary(s: ImportSummary) -> None:
     print(
-        f"{s.file} ({s.format}, source {s.source}): {s.records_read} read, "
+        f"{_safe(s.file)} ({s.format}, source {_safe(s.source)}): {s.records_read} read, "
         f"{s.records_imported} imported, {s.records_rejected} rejected; "
         f"{s.customers_created} customers created, {s.merges_made} merges, "
         f"{s.candidates_created} for review"

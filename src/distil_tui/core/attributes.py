@@ -28,6 +28,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from distil_tui.core.models import STANDARD_ATTRIBUTES
 from distil_tui.core.schema import T_CUSTOMER
+from distil_tui.core.store import json_text
 
 CORE_PREFIX = "core_data."
 CUSTOM_PREFIX = "custom."
@@ -133,13 +134,20 @@ class _CustomValue(FunctionElement):
 
 @compiles(_CustomValue)
 def _custom_value_sqlite(element, compiler, **kw):
-    column, key = list(element.clauses)
-    return f"json_extract({compiler.process(column, **kw)}, '$.\"' || {compiler.process(key, **kw)} || '\"')"
+    column, key, escaped = list(element.clauses)
+    column = compiler.process(column, **kw)
+    found = f"json_extract({column}, '$.\"' || {compiler.process(key, **kw)} || '\"')"
+    if escaped.value == key.value:
+        return found
+    # SQLite before 3.45 matches a quoted path against the key as the JSON
+    # text writes it: a key holding a control character or a backslash is
+    # found only by its escaped form ("a\\u001bb").
+    return f"coalesce({found}, json_extract({column}, '$.\"' || {compiler.process(escaped, **kw)} || '\"'))"
 
 
 @compiles(_CustomValue, "postgresql")
 def _custom_value_postgresql(element, compiler, **kw):
-    column, key = list(element.clauses)
+    column, key, _escaped = list(element.clauses)
     return f"(CAST({compiler.process(column, **kw)} AS JSONB) ->> {compiler.process(key, **kw)})"
 
 
@@ -155,7 +163,10 @@ def column(name: str) -> ColumnElement:
     if '"' in key:
         # SQLite's JSON paths have no escape for a quote inside a quoted key.
         raise UnknownAttribute(f"custom attribute names with a double quote cannot be used: {name!r}")
-    return type_coerce(_CustomValue(T_CUSTOMER.c.custom, literal(key, String())), String())
+    escaped = json_text(key)[1:-1]
+    return type_coerce(
+        _CustomValue(T_CUSTOMER.c.custom, literal(key, String()), literal(escaped, String())), String()
+    )
 
 
 def custom_keys(conn) -> list[str]:

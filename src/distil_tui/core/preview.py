@@ -19,6 +19,7 @@ from sqlalchemy import select
 from distil_tui.core.ingest.mapping import attribute_for, fold_header
 from distil_tui.core.ingest.readers import (
     ImportRefused,
+    decode,
     detect_format,
     parse_json_object,
     sniff_delimiter,
@@ -77,14 +78,7 @@ def preview_file(path: str | Path, *, rows: int = PREVIEW_ROWS) -> FilePreview:
         data = handle.read(HEAD_BYTES)
     if len(data) == HEAD_BYTES:
         data = data[: data.rfind(b"\n") + 1] or data  # whole lines only
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ImportRefused(
-            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "save the file as UTF-8 and import it again"
-        ) from None
+    text = decode(path, data)
     if not text.strip():
         raise ImportRefused(f"{path}: the file is empty")
     fmt = detect_format(path, text)

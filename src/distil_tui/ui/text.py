@@ -18,6 +18,14 @@ from rich.text import Text
 # separators and the byte-order mark are invisible.  All are shown escaped.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Letters written right to left (Hebrew, Arabic, Syriac, Thaana, N'Ko...).
+# A terminal or viewer that applies the bidirectional algorithm to a whole
+# line would take a line's first such letter as the line's direction, and
+# join neighbouring columns (digits, another right-to-left value) into one
+# reversed run: a value holding one is set between left-to-right marks, so
+# that it reads right to left inside its own column and nothing moves.
+_RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\U00010800-\U00010fff\U0001e800-\U0001efff]")
+_LRM = "\u200e"
 ESCAPE_STYLE = "dim"
 PLACEHOLDER_STYLE = "dim"
 
@@ -40,12 +48,17 @@ def literal(value: object, *, style: str = "", placeholder: str = "") -> Text:
         return Text(placeholder, style=PLACEHOLDER_STYLE, no_wrap=True, overflow="ellipsis", end="")
     string = str(value)
     text = Text(no_wrap=True, overflow="ellipsis", end="")
+    isolate = _RIGHT_TO_LEFT.search(string) is not None
+    if isolate:
+        text.append(_LRM)
     position = 0
     for match in _UNSAFE.finditer(string):
         text.append(string[position : match.start()], style)
         text.append(escape_char(match.group()), f"{style} {ESCAPE_STYLE}".strip())
         position = match.end()
     text.append(string[position:], style)
+    if isolate:
+        text.append(_LRM)
     return text
 
 

@@ -49,7 +49,27 @@ def read_text(path: Path) -> str:
         raise ImportRefused(f"{path}: no such file")
     if path.is_dir():
         raise ImportRefused(f"{path}: is a folder, not a file")
-    data = path.read_bytes()
+    text = decode(path, path.read_bytes())
+    if not text or text.isspace():  # not text.strip(): no copy of a large file
+        raise ImportRefused(f"{path}: the file is empty")
+    return text
+
+
+_OTHER_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
+)
+
+
+def decode(path: Path, data: bytes) -> str:
+    """``data`` (the file, or its head) as UTF-8 text, or :class:`ImportRefused`
+    naming the line and the byte that is not text."""
+    for bom, encoding in _OTHER_BOMS:
+        if data.startswith(bom):
+            raise ImportRefused(
+                f"{path}:1: {encoding} text, not UTF-8 (byte order mark at offset 0); "
+                "save the file as UTF-8 and import it again"
+            )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -58,8 +78,16 @@ def read_text(path: Path) -> str:
             f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
             f"{exc.start}); save the file as UTF-8 and import it again"
         ) from None
-    if not text or text.isspace():  # not text.strip(): no copy of a large file
-        raise ImportRefused(f"{path}: the file is empty")
+    # A NUL byte is valid UTF-8 but never text: it is how UTF-16 without a
+    # byte order mark, or a binary file, looks.  Refused like a bad byte,
+    # rather than imported as names full of invisible characters.
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise ImportRefused(
+            f"{path}:{line}: a NUL byte (0x00 at offset {nul}): not a text file, or "
+            "UTF-16 text; save the file as UTF-8 and import it again"
+        )
     return text
 
 
@@ -82,9 +110,8 @@ def detect_format(path: Path, text: str) -> str:
     suffix = path.suffix.lower()
     first = next((ln.rstrip("\r") for ln in lines(text) if ln.strip()), "")
     if suffix in (".jsonl", ".ndjson", ".json") or first.lstrip().startswith("{"):
-        try:
-            obj = json.loads(first)
-        except ValueError:
+        obj, error = parse_json_object(first)
+        if error:
             return "jsonl"
         if isinstance(obj, dict):
             folded = {fold_header(k) for k in obj}
@@ -119,11 +146,21 @@ def read_csv(
     :mod:`~distil_tui.core.ingest.parallel`."""
     csv.field_size_limit(MAX_FIELD_BYTES)
     header_line = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(header_line))
+    delimiter = sniff_delimiter(header_line)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
     except csv.Error as exc:
         raise ImportRefused(f"{path}:1: the header cannot be read: {exc}") from None
+    # Only a row that spans lines and reaches the end of the file can hold
+    # a quote that is never closed: the file's lines are counted the first
+    # time a row spans lines.
+    line_count = 0
+    if reader.line_num > 1:
+        line_count = _line_count(text)
+        if reader.line_num >= line_count and _unclosed_quote(text, 1, line_count, delimiter):
+            raise ImportRefused(f"{path}:1: a quoted column name is never closed (a \" with no "
+                                "closing \"): the header runs to the end of the file")
     header = _unique_headers(header)
     if not any(h.strip() for h in header):
         raise ImportRefused(f"{path}:1: the header row has no column names")
@@ -148,10 +185,19 @@ def read_csv(
         except csv.Error as exc:
             last_line = max(reader.line_num, start)
             if start >= first:
-                yield Rejection(str(path), start, f"unreadable row: {exc}"), last_line
+                reason = (f"a field is longer than {MAX_FIELD_BYTES:,} characters, the most "
+                          "a CSV field may hold" if "field limit" in str(exc)
+                          else f"unreadable row: {exc}")
+                yield Rejection(str(path), start, reason), last_line
             continue
         last_line = reader.line_num
         if start < first:
+            continue
+        if last_line > start and last_line >= (line_count := line_count or _line_count(text)) \
+                and _unclosed_quote(text, start, last_line, delimiter):
+            yield Rejection(file, start, f"a quoted field is never closed (a \" with no closing "
+                            f"\"): lines {start} to {last_line}, the end of the file, were "
+                            "read as one row"), last_line
             continue
         if not row or all(not cell.strip() for cell in row):
             continue
@@ -160,6 +206,31 @@ def read_csv(
             continue
         raw = dict(zip(header, row))
         yield _record(file, start, raw, source, key_header, mapper, region), last_line
+
+
+def _line_count(text: str) -> int:
+    """The lines of ``text`` as the CSV reader counts them: a line ends at
+    ``\r\n``, ``\n`` or ``\r``."""
+    breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
+    return breaks + (not text.endswith(("\n", "\r")))
+
+
+def _unclosed_quote(text: str, start: int, last_line: int, delimiter: str) -> bool:
+    """Whether the row read from line ``start`` to ``last_line``, the last
+    line of the file, holds a quote that is never closed: the reader then
+    takes the rest of the file as one field, where a person sees many rows."""
+    offset = len(text)
+    for _ in range(last_line - start + 1 + text.endswith(("\n", "\r"))):
+        offset = max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset))
+        if offset > 0 and text[offset - 1 : offset + 1] == "\r\n":
+            offset -= 1
+    try:
+        for _row in csv.reader(io.StringIO(text[offset + 1 :], newline=""),
+                               delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def json_lines(
@@ -265,11 +336,18 @@ def parse_json_exactly(line: str) -> tuple[dict, str | None]:
 def has_large_float(value: object) -> bool:
     """Whether a parsed JSON value holds a float of ``2**63`` or more, which
     ``orjson`` may have made of an integer (see :func:`fast_json`)."""
-    if type(value) is dict:
-        return any(has_large_float(v) for v in value.values())
-    if type(value) is list:
-        return any(has_large_float(v) for v in value)
-    return type(value) is float and abs(value) >= _LARGE_FLOAT
+    # Without recursion: a line may nest as deep as ``json`` reads, deeper
+    # than the interpreter's recursion limit allows a recursive walk.
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if type(value) is dict:
+            stack.extend(value.values())
+        elif type(value) is list:
+            stack.extend(value)
+        elif type(value) is float and abs(value) >= _LARGE_FLOAT:
+            return True
+    return False
 
 
 def _record(

@@ -79,7 +79,9 @@ class ColumnChooser(ModalScreen[list[str] | None]):
 
     @staticmethod
     def _prompt(attribute: Attribute) -> Text:
-        name = Text(f"({attribute.name}, {attribute.type})", style="dim")
+        # A custom attribute's name comes from the data: shown literally.
+        name = join(Text("("), literal(attribute.name), Text(f", {attribute.type})"), separator="")
+        name.stylize("dim")
         return join(literal(attribute.label), name)
 
     def on_mount(self) -> None:

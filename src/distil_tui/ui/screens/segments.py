@@ -267,7 +267,7 @@ class ConditionRow(Horizontal):
         self.condition = condition
 
     def compose(self) -> ComposeResult:
-        names = [(Text(f"{a.label} (custom)" if a.is_custom else a.label), a.name)
+        names = [(join(literal(a.label), Text("(custom)") if a.is_custom else ""), a.name)
                  for a in self.attributes.values()]
         first = self.condition.attribute if self.condition else next(iter(self.attributes), None)
         yield Select(names, value=first, allow_blank=False, compact=True, classes="condition-attribute")
@@ -384,7 +384,9 @@ class SegmentEditor(ModalScreen[Segment | None]):
 
     def on_mount(self) -> None:
         editor = self.query_one("#editor")
-        editor.border_title = f"Edit segment {self.original.name}" if self.original else "New segment"
+        # A border title given as a string is markup: the name goes in as Text.
+        editor.border_title = join(Text("Edit segment"), literal(self.original.name)) if self.original \
+            else "New segment"
         self._count()
 
     @property

@@ -245,7 +245,7 @@ class DataGrid(ScrollView, can_focus=True):
         self.virtual_size = Size(total, len(self.rows_held) + 1)
 
     def _heading(self, attribute: Attribute) -> Text:
-        heading = Text(attribute.label, no_wrap=True, overflow="ellipsis", end="")
+        heading = literal(attribute.label)  # a custom attribute's name comes from the data
         if attribute.name == self.sort:
             heading.append(" ▼" if self.descending else " ▲", style="bold")
         return heading
