@@ -27,7 +27,7 @@ from distil_tui.core.schema import (
     T_RECORD,
     T_RETIRED,
 )
-from distil_tui.core.store import Store, bulk_insert, json_text
+from distil_tui.core.store import Store, bulk_insert, bulk_update, driver_rows, json_text, rows_in
 
 
 class MergeError(Exception):
@@ -114,18 +114,26 @@ def customer_row(records: Iterable[RecordFacts]) -> dict[str, object]:
     return row
 
 
+# The customer columns the search index is made of (search_index._NAME_SQL
+# and _CONTACT_SQL).
+SEARCHED_COLUMNS = ("first_name_key", "last_name_key", "email_key", "mobile_phone_no")
+
+
 def write_customer_attributes(conn: Connection, records_of: Mapping[int, Iterable[RecordFacts]]) -> None:
     """Store the attributes of these customers, computed from their records,
-    and index them for search as they now are."""
-    updates = [{"cid": cid, **customer_row(records)} for cid, records in sorted(records_of.items())]
+    and index them for search as they now are (only those whose names, email
+    or phone changed: most customers an import touches only gain a record or
+    an event)."""
+    updates = [{"id": cid, **customer_row(records)} for cid, records in sorted(records_of.items())]
     if not updates:
         return
-    columns = [k for k in updates[0] if k != "cid"]
-    statement = T_CUSTOMER.update().where(T_CUSTOMER.c.id == bindparam("cid")).values(
-        {k: bindparam(k) for k in columns})
+    # A row of no records was just made (a split, an undo) and never indexed.
+    sql = f"SELECT id, {', '.join(SEARCHED_COLUMNS)} FROM customer WHERE id IN ({{in}}) AND record_count > 0"
+    indexed = {cid: tuple(values) for cid, *values in rows_in(conn, sql, [u["id"] for u in updates])}
     for start in range(0, len(updates), 5000):
-        conn.execute(statement, updates[start:start + 5000])
-    search_index.refresh(conn, records_of)
+        bulk_update(conn, T_CUSTOMER, updates[start:start + 5000])
+    search_index.refresh(conn, [u["id"] for u in updates
+                                if tuple(u[c] for c in SEARCHED_COLUMNS) != indexed.get(u["id"])])
 
 
 def refresh_customers(conn: Connection, customer_ids: Iterable[int]) -> None:
@@ -155,14 +163,13 @@ def _tracking_id(conn: Connection, customer_id: int) -> str:
 def pending_pairs(conn: Connection, *, protections_only: bool = False) -> set[frozenset[int]]:
     """The customer pairs whose merge candidates wait for review (those a
     protection held, not a probability, with ``protections_only``)."""
-    ra, rb = T_RECORD.alias("ra"), T_RECORD.alias("rb")
-    stmt = (select(ra.c.customer_id, rb.c.customer_id).select_from(T_CANDIDATE)
-            .join(ra, ra.c.id == T_CANDIDATE.c.record_a_id)
-            .join(rb, rb.c.id == T_CANDIDATE.c.record_b_id)
-            .where(T_CANDIDATE.c.status == "pending"))
+    sql = ("SELECT ra.customer_id, rb.customer_id FROM merge_candidate c "
+           "JOIN source_record ra ON ra.id = c.record_a_id JOIN source_record rb ON rb.id = c.record_b_id "
+           "WHERE c.status = 'pending'")
     if protections_only:
-        stmt = stmt.where(T_CANDIDATE.c.reason != "probability_band")
-    return {frozenset(pair) for pair in conn.execute(stmt)}
+        sql += " AND c.reason != 'probability_band'"
+    # Read by every batch of an import: through the driver (see driver_rows).
+    return {frozenset(pair) for pair in driver_rows(conn, sql)}
 
 
 # -- review --------------------------------------------------------------

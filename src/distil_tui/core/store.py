@@ -248,3 +248,37 @@ def rows_in(conn: Connection, sql: str, values: Sequence, params: Sequence = (),
             yield from cursor
     finally:
         cursor.close()
+
+
+def driver_rows(conn: Connection, sql: str, params: Sequence = ()) -> list[tuple]:
+    """Every row of ``sql`` as plain tuples, through the driver: for reads
+    of many thousands of rows, SQLAlchemy's Row objects cost more than the
+    query (``?`` markers, as in :func:`rows_in`)."""
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql.replace("?", marker), tuple(params))
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def bulk_update(conn: Connection, table, rows: list[dict], key: str = "id") -> None:
+    """Set the columns of each row (all rows have the same keys) where
+    ``key`` equals the row's, through the driver's own ``executemany``
+    (see :func:`bulk_insert`)."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c != key]
+    quote = conn.dialect.identifier_preparer.quote
+    marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
+    if marker is None:
+        from sqlalchemy import bindparam
+
+        conn.execute(table.update().where(table.c[key] == bindparam("_key"))
+                     .values({c: bindparam(c) for c in columns}),
+                     [{"_key": row[key], **{c: row[c] for c in columns}} for row in rows])
+        return
+    sql = (f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(c)} = {marker}' for c in columns)} "
+           f"WHERE {quote(key)} = {marker}")
+    conn.exec_driver_sql(sql, [(*(row[c] for c in columns), row[key]) for row in rows])
