@@ -57,7 +57,6 @@ from distil_tui.core.schema import (
     T_EVENT,
     T_IDENT,
     T_MERGE,
-    T_NEVER,
     T_RECORD,
     T_RUN,
 )
@@ -680,16 +679,12 @@ class _Apply:
     def _load_customer_records(self, customer_ids: Iterable[int]) -> dict[int, list[_Existing]]:
         result: dict[int, list[_Existing]] = defaultdict(list)
         by_id: dict[int, _Existing] = {}
-        c = T_RECORD.c
-        for chunk in _chunks(sorted(customer_ids)):
-            rows = self.conn.execute(
-                select(c.id, c.customer_id, c.kind, c.attributes, c.first_seen, c.last_seen)
-                .where(c.customer_id.in_(chunk))
-            )
-            for rid, cid, kind, values, first, last in rows:
-                rec = _Existing(rid, cid, kind, json_value(values), first, last)
-                result[cid].append(rec)
-                by_id[rid] = rec
+        sql = ("SELECT id, customer_id, kind, attributes, first_seen, last_seen FROM source_record "
+               "WHERE customer_id IN ({in})")
+        for rid, cid, kind, values, first, last in rows_in(self.conn, sql, sorted(customer_ids)):
+            rec = _Existing(rid, cid, kind, json_value(values), first, last)
+            result[cid].append(rec)
+            by_id[rid] = rec
         self._attach_identifiers(by_id)
         return result
 
@@ -697,15 +692,10 @@ class _Apply:
         """Customer -> customers it must never merge with, among those loaded."""
         owner = {r.id: cid for cid, recs in customer_records.items() for r in recs}
         pairs: dict[int, set[int]] = defaultdict(set)
-        if not owner:
-            return pairs
-        for chunk in _chunks(list(owner)):
-            rows = self.conn.execute(
-                select(T_NEVER.c.record_a_id, T_NEVER.c.record_b_id).where(
-                    T_NEVER.c.record_a_id.in_(chunk) | T_NEVER.c.record_b_id.in_(chunk)
-                )
-            )
-            for a, b in rows:
+        ids = sorted(owner)
+        for side in ("record_a_id", "record_b_id"):
+            sql = f"SELECT record_a_id, record_b_id FROM never_merge WHERE {side} IN ({{in}})"
+            for a, b in rows_in(self.conn, sql, ids):
                 if a in owner and b in owner and owner[a] != owner[b]:
                     pairs[owner[a]].add(owner[b])
                     pairs[owner[b]].add(owner[a])
@@ -856,13 +846,7 @@ class _Apply:
         return None if fields.is_empty() else encode_fields(fields)
 
     def _tracking_ids(self, customer_ids: list[int]) -> dict[int, str]:
-        found = {}
-        for chunk in _chunks(customer_ids):
-            rows = self.conn.execute(
-                select(T_CUSTOMER.c.id, T_CUSTOMER.c.tracking_id).where(T_CUSTOMER.c.id.in_(chunk))
-            )
-            found.update(dict(rows.all()))
-        return found
+        return dict(rows_in(self.conn, "SELECT id, tracking_id FROM customer WHERE id IN ({in})", customer_ids))
 
     def _insert_customers(self, fresh: dict[int, str], records_of) -> None:
         rows = [{"id": cid, "tracking_id": tid, **customer_row(records_of[cid])} for cid, tid in fresh.items()]

@@ -142,11 +142,8 @@ def refresh_customers(conn: Connection, customer_ids: Iterable[int]) -> None:
     if not ids:
         return
     records: dict[int, list[RecordFacts]] = {cid: [] for cid in ids}
-    rows = conn.execute(
-        select(T_RECORD.c.id, T_RECORD.c.customer_id, T_RECORD.c.kind, T_RECORD.c.first_seen,
-               T_RECORD.c.last_seen, T_RECORD.c.attributes).where(T_RECORD.c.customer_id.in_(ids))
-    )
-    for rid, cid, kind, first, last, values in rows:
+    sql = "SELECT id, customer_id, kind, first_seen, last_seen, attributes FROM source_record WHERE customer_id IN ({in})"
+    for rid, cid, kind, first, last, values in rows_in(conn, sql, ids):
         records[cid].append(RecordFacts(rid, kind, first, last, json.loads(values)))
     write_customer_attributes(conn, records)
 

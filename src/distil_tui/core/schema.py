@@ -193,7 +193,10 @@ class NeverMerge(SQLModel, table=True):
     never be merged automatically."""
 
     __tablename__ = "never_merge"
-    __table_args__ = (UniqueConstraint("record_a_id", "record_b_id"),)
+    # Looked up from either side: a record's constraints are those naming it
+    # first (the unique constraint's index) or second.
+    __table_args__ = (UniqueConstraint("record_a_id", "record_b_id"),
+                      Index("ix_never_merge_record_b_id", "record_b_id"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     record_a_id: int = Field(foreign_key="source_record.id")

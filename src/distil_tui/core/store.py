@@ -113,6 +113,7 @@ class Store:
             # Filled by the imports from now on; a record without it is
             # compared from its attributes, as before.
             conn.exec_driver_sql("ALTER TABLE source_record ADD COLUMN match_fields VARCHAR")
+            conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_never_merge_record_b_id ON never_merge (record_b_id)")
         if version < SCHEMA_VERSION:
             self.meta_set(conn, "schema_version", str(SCHEMA_VERSION))
 
