@@ -363,6 +363,34 @@ async def test_u_and_confirm_undo_the_selected_split(make_review_app, review_sto
         assert isinstance(app.screen, HistoryScreen)
 
 
+def footer_key_enabled(pilot: Pilot, action: str) -> bool:
+    from textual.widgets._footer import FooterKey
+
+    (key,) = [k for k in pilot.app.screen.query(FooterKey) if k.action == action]
+    return not key.has_class("-disabled")  # shown greyed
+
+
+@pilot_test
+async def test_the_footer_follows_what_can_be_undone(make_review_app, review_store) -> None:
+    """The footer is rebuilt only when a key's state changes: it must still
+    change when one does."""
+    app = make_review_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_view(pilot, "h")
+        assert footer_key_enabled(pilot, "undo")  # the newest change, a split
+        await pilot.press("u")
+        await pilot.pause()
+        await pilot.press("tab", "enter")
+        await settle(pilot)
+        # The cursor stays on the split, now undone: nothing to undo there.
+        assert app.screen.query_one(HistoryTable).highlighted_entry.merge.undone
+        assert not footer_key_enabled(pilot, "undo")
+        await pilot.press("down", "down")
+        await settle(pilot)
+        entry = app.screen.query_one(HistoryTable).highlighted_entry
+        assert footer_key_enabled(pilot, "undo") == entry.can_undo
+
+
 @pilot_test
 async def test_a_refused_undo_shows_the_reason(make_review_app, review_store) -> None:
     merge = list_merges(review_store)[1]

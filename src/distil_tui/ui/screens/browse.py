@@ -10,7 +10,7 @@ from textual.containers import Container, Vertical
 from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from distil_tui.core.models import CustomerHit, CustomerProfile
@@ -19,6 +19,7 @@ from distil_tui.core.search import search_customers
 from distil_tui.core.store import Store
 from distil_tui.ui.text import join, literal
 from distil_tui.ui.widgets import ProfileView, ResultsTable, SearchBox
+from distil_tui.ui.widgets.footer import Footer
 
 PAGE_SIZE = 50  # never more than a page of rows in the table
 EVENTS_PAGE = 50  # events shown at a time in the profile

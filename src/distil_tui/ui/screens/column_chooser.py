@@ -10,11 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, SelectionList, Static
+from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from distil_tui.core.attributes import Attribute
 from distil_tui.ui.text import join, literal
+from distil_tui.ui.widgets.footer import Footer
 
 
 class ColumnList(SelectionList[str]):

@@ -9,7 +9,6 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from distil_tui.core.attributes import Attribute, catalog
@@ -21,6 +20,7 @@ from distil_tui.ui.screens.column_chooser import ColumnChooser
 from distil_tui.ui.screens.data_export import ExportScreen
 from distil_tui.ui.screens.segments import ALL_CUSTOMERS, SegmentsScreen
 from distil_tui.ui.widgets.data_grid import DataGrid
+from distil_tui.ui.widgets.footer import Footer
 
 
 class DataScreen(Screen[None]):

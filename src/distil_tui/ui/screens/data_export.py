@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, ProgressBar, Select, Static
+from textual.widgets import Input, Label, ProgressBar, Select, Static
 from textual.worker import Worker, WorkerState
 
 from distil_tui.core.attributes import Attribute
@@ -23,6 +23,7 @@ from distil_tui.core.segments import Segment
 from distil_tui.core.store import Store
 from distil_tui.ui.screens.importing import PathSuggester
 from distil_tui.ui.text import join, literal
+from distil_tui.ui.widgets.footer import Footer
 
 FORMATS = (("CSV", "csv"), ("JSON Lines", "jsonl"))
 SUFFIXES = {"csv": ".csv", "jsonl": ".jsonl"}

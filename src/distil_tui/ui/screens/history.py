@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from distil_tui.core.merges import MergeError, undo
@@ -18,6 +18,7 @@ from distil_tui.core.review import HISTORY_PAGE, HistoryEntry, HistoryPage, hist
 from distil_tui.core.store import Store
 from distil_tui.ui.screens.confirm import ConfirmScreen
 from distil_tui.ui.text import join, literal
+from distil_tui.ui.widgets.footer import Footer
 from distil_tui.ui.widgets.history import HistoryTable, MergeDetail
 from distil_tui.ui.widgets.search_box import SearchBox
 

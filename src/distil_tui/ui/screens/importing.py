@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.suggester import Suggester, SuggestFromList
-from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static
+from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from distil_tui.core.importer import ImportCancelled, import_file
@@ -27,6 +27,7 @@ from distil_tui.core.store import Store
 from distil_tui.ui.import_job import can_run_apart, import_apart
 from distil_tui.ui.screens.browse import BrowseScreen
 from distil_tui.ui.text import join, literal
+from distil_tui.ui.widgets.footer import Footer
 
 # Where each stage starts on the bar, for progress that does not say its
 # share of the whole import itself.

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from distil_tui.core.merges import CandidateView, MergeError, approve, list_candidates, reject
@@ -24,6 +24,7 @@ from distil_tui.core.review import CandidateComparison, ReviewSide, compare_cand
 from distil_tui.core.store import Store
 from distil_tui.ui.text import join, literal, probability_text
 from distil_tui.ui.widgets import ComparisonTable
+from distil_tui.ui.widgets.footer import Footer
 
 # Why a link was held, in a reviewer's words.
 REASONS = {

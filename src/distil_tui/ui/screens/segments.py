@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, OptionList, Select, Static
+from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -22,6 +22,7 @@ from distil_tui.core.segments import NO_VALUE, OPERATORS, Condition, Segment, Se
 from distil_tui.core.store import Store
 from distil_tui.ui.screens.confirm import ConfirmScreen
 from distil_tui.ui.text import join, literal
+from distil_tui.ui.widgets.footer import Footer
 
 ALL_CUSTOMERS = "all customers"  # what the picker returns for "no segment"
 
