@@ -8,7 +8,15 @@ from sqlalchemy import func, select
 from distil_tui.cli import main
 from distil_tui.core.exports import record_grouping
 from distil_tui.core.importer import import_file
-from distil_tui.core.merges import MergeError, approve, list_candidates, list_merges, reject, undo
+from distil_tui.core.merges import (
+    MergeError,
+    approve,
+    list_candidates,
+    list_merges,
+    pending_queue,
+    reject,
+    undo,
+)
 from distil_tui.core.profiles import get_profile
 from distil_tui.core.schema import SCHEMA_VERSION, T_CUSTOMER, T_RECORD, T_RETIRED
 from distil_tui.core.store import Store
@@ -353,3 +361,27 @@ def test_a_merge_is_not_undone_while_its_survivor_has_since_been_merged_into_ano
     undo(store, first.merge_id)
     assert not together(store, ("crm", "C1"), ("news", "2"))
     assert not together(store, ("crm", "C1"), ("shop", "S0"))
+
+
+def test_the_review_queue_is_the_pending_candidates_most_likely_first(tmp_path):
+    """pending_queue (what the review screen moves through) holds exactly
+    the candidates list_candidates shows, in its order: most likely first,
+    then those held by a protection; none whose customers came together."""
+    from distil_tui.core import demo
+
+    store = Store(f"sqlite:///{tmp_path / 'demo.db'}")
+    for item in demo.generate(tmp_path / "demo", customers=400, seed=20).imports:
+        import_file(store, item.path, source=item.source, fmt=item.fmt, id_column=item.id_column,
+                    customer_id_source="shop" if item.fmt == "events" else None)
+    shown = list_candidates(store)
+    probabilities = [c.probability for c in shown if c.probability is not None]
+    assert len(probabilities) > 1 and len(shown) > len(probabilities)  # both kinds
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert pending_queue(store) == [c.candidate_id for c in shown]
+    approve(store, shown[0].candidate_id)
+    reject(store, shown[1].candidate_id)
+    after = pending_queue(store)
+    assert after == [c.candidate_id for c in list_candidates(store)]
+    assert shown[0].candidate_id not in after and shown[1].candidate_id not in after
+    kept = set(after)
+    assert after == [c.candidate_id for c in shown[2:] if c.candidate_id in kept]  # the order holds

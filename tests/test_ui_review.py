@@ -58,7 +58,7 @@ async def open_view(pilot: Pilot, key: str) -> None:
 
 
 def current_id(pilot: Pilot) -> int:
-    return pilot.app.screen.current.candidate_id
+    return pilot.app.screen.current_id
 
 
 def history_ids(pilot: Pilot) -> list[int]:

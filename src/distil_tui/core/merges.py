@@ -442,6 +442,18 @@ def list_merges(store: Store, limit: int | None = None) -> list[MergeView]:
         return [merge_view(m) for m in conn.execute(stmt).mappings()]
 
 
+def pending_queue(store: Store) -> list[int]:
+    """The ids of the candidates waiting for review, in the order of
+    :func:`list_candidates`: what a review queue needs to move through them,
+    read in SQL alone (a million-record store has tens of thousands)."""
+    sql = ("SELECT c.id FROM merge_candidate c "
+           "JOIN source_record ra ON ra.id = c.record_a_id JOIN source_record rb ON rb.id = c.record_b_id "
+           "WHERE c.status = 'pending' AND ra.customer_id != rb.customer_id "
+           "ORDER BY c.probability IS NULL, c.probability DESC, c.id")
+    with store.read() as conn:
+        return [cid for (cid,) in driver_rows(conn, sql)]
+
+
 def list_candidates(store: Store, *, pending_only: bool = True, limit: int | None = None) -> list[CandidateView]:
     ra, rb = T_RECORD.alias("ra"), T_RECORD.alias("rb")
     ca, cb = T_CUSTOMER.alias("ca"), T_CUSTOMER.alias("cb")

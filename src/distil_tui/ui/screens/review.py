@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from distil_tui.core.merges import CandidateView, MergeError, approve, list_candidates, reject
+from distil_tui.core.merges import MergeError, approve, pending_queue, reject
 from distil_tui.core.review import CandidateComparison, ReviewSide, compare_candidate, unapprove, unreject
 from distil_tui.core.store import Store
 from distil_tui.ui.text import join, literal, probability_text
@@ -72,7 +72,7 @@ class ReviewScreen(Screen[None]):
     class QueueLoaded(Message):
         """The pending queue; ``focus`` is the candidate to show, if still there."""
 
-        def __init__(self, queue: tuple[CandidateView, ...], focus: tuple[int, ...] = ()) -> None:
+        def __init__(self, queue: tuple[int, ...], focus: tuple[int, ...] = ()) -> None:
             super().__init__()
             self.queue = queue
             self.focus = focus
@@ -88,7 +88,7 @@ class ReviewScreen(Screen[None]):
 
         def __init__(
             self, decision: Decision, *, undoing: bool, error: str | None,
-            queue: tuple[CandidateView, ...], focus: tuple[int, ...],
+            queue: tuple[int, ...], focus: tuple[int, ...],
         ) -> None:
             super().__init__()
             self.decision = decision
@@ -100,7 +100,7 @@ class ReviewScreen(Screen[None]):
     def __init__(self, store: Store) -> None:
         super().__init__()
         self.store = store
-        self._queue: tuple[CandidateView, ...] = ()
+        self._queue: tuple[int, ...] = ()  # candidate ids, in queue order
         self._index = 0
         self._loaded = False
         self._busy = False  # a decision is on its way: keys wait for it
@@ -125,7 +125,8 @@ class ReviewScreen(Screen[None]):
     # -- what is on show --------------------------------------------------------
 
     @property
-    def current(self) -> CandidateView | None:
+    def current_id(self) -> int | None:
+        """The candidate on show (or on its way)."""
         return self._queue[self._index] if self._queue else None
 
     def _show_state(self) -> None:
@@ -151,25 +152,25 @@ class ReviewScreen(Screen[None]):
     def _queue_loaded(self, message: QueueLoaded) -> None:
         self._set_queue(message.queue, message.focus)
 
-    def _set_queue(self, queue: tuple[CandidateView, ...], focus: tuple[int, ...]) -> None:
+    def _set_queue(self, queue: tuple[int, ...], focus: tuple[int, ...]) -> None:
         self._queue = queue
         self._loaded = True
-        ids = [c.candidate_id for c in queue]
-        self._index = next((ids.index(cid) for cid in focus if cid in ids), min(self._index, max(len(ids) - 1, 0)))
+        position = {cid: i for i, cid in enumerate(queue)}
+        self._index = next((position[cid] for cid in focus if cid in position),
+                           min(self._index, max(len(queue) - 1, 0)))
         self._show_state()
         self._show_current()
 
     def _show_current(self) -> None:
-        candidate = self.current
+        candidate_id = self.current_id
         self._shown = None  # until its comparison lands
-        if candidate is None:
+        if candidate_id is None:
             return
-        self.fetch_comparison(candidate.candidate_id)
+        self.fetch_comparison(candidate_id)
 
     @on(ComparisonLoaded)
     def _comparison_loaded(self, message: ComparisonLoaded) -> None:
-        current = self.current
-        if current is None or message.candidate_id != current.candidate_id:
+        if message.candidate_id != self.current_id:
             return  # moved on since
         comparison = message.comparison
         self._shown = message.candidate_id if comparison is not None else None
@@ -200,8 +201,7 @@ class ReviewScreen(Screen[None]):
     def _decidable(self) -> bool:
         """Only what the reviewer has seen can be decided: not while the next
         comparison is still loading, nor while a decision is on its way."""
-        current = self.current
-        return not self._busy and current is not None and current.candidate_id == self._shown
+        return not self._busy and self.current_id is not None and self.current_id == self._shown
 
     def action_move(self, step: int) -> None:
         target = self._index + step
@@ -217,13 +217,13 @@ class ReviewScreen(Screen[None]):
         self._decide("reject")
 
     def _decide(self, kind: str) -> None:
-        candidate = self.current
-        if candidate is None or not self._decidable():
+        candidate_id = self.current_id
+        if candidate_id is None or not self._decidable():
             return
-        ids = [c.candidate_id for c in self._queue]
+        ids = list(self._queue)
         # Then show the next candidate, or the one before if this was the last.
         focus = tuple(ids[self._index + 1:]) + tuple(reversed(ids[:self._index]))
-        self._start(Decision(kind, candidate.candidate_id), undoing=False, focus=focus)
+        self._start(Decision(kind, candidate_id), undoing=False, focus=focus)
 
     def action_take_back(self) -> None:
         if self._busy or not self._decisions:
@@ -256,7 +256,7 @@ class ReviewScreen(Screen[None]):
                 reject(self.store, decision.candidate_id)
         except MergeError as exc:
             error = str(exc)
-        queue = tuple(list_candidates(self.store, pending_only=True))
+        queue = tuple(pending_queue(self.store))
         self.post_message(self.Decided(decision, undoing=undoing, error=error, queue=queue, focus=focus))
 
     @on(Decided)
@@ -292,7 +292,7 @@ class ReviewScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue", description="merge candidates")
     def load_queue(self, focus: tuple[int, ...] = ()) -> None:
-        queue = tuple(list_candidates(self.store, pending_only=True))
+        queue = tuple(pending_queue(self.store))
         if not get_current_worker().is_cancelled:
             self.post_message(self.QueueLoaded(queue, focus))
 
