@@ -335,3 +335,25 @@ def test_records_without_stored_match_fields_match_as_from_their_attributes(tmp_
 
     assert any('"probability"' in link for _s, _k, link in links(reference))  # matched, not only by identifiers
     assert links(store) == links(reference)
+
+
+def test_a_customer_re_resolution_regroups_says_why_its_records_are_together(tmp_path, write):
+    """Two shop accounts of a household share a mailbox; a CRM contact with
+    it arrives, and re-resolution regroups the three.  Whatever customer the
+    contact ends in, its records must say what joined them: a record that
+    stayed may be the one that joined the newcomer."""
+    store = Store(f"sqlite:///{tmp_path / 'kit.db'}")
+    import_file(store, write("shop.csv", "customer_id,first_name,last_name,email\n"
+                                         "S1,Kit,Hunter,hunterfamily@outlook.com\n"
+                                         "S2,Kate,Hunter,hunterfamily@outlook.com\n"),
+                source="shop", id_column="customer_id")
+    import_file(store, write("crm.csv", "contact_id,first_name,last_name,email,phone\n"
+                                        "C1,Kate,Hunter,hunterfamily@outlook.com,+447819039602\n"),
+                source="crm", id_column="contact_id")
+    assert any(m.action == "split" for m in list_merges(store))  # re-resolution did regroup them
+    profile = get_profile(store, "crm:C1")
+    assert len(profile.sources) == 2
+    founders = [s for s in profile.sources if s.joined_by is None]
+    assert len(founders) == 1
+    (joined,) = [s for s in profile.sources if s.joined_by is not None]
+    assert "hunterfamily@outlook.com" in joined.joined_by

@@ -281,15 +281,26 @@ def _write(store: Store, conn: Connection, now: str, relinked: Relinked, records
             decided_by="automatic", import_run_id=import_run_id,
             membership_before=json_text({"surviving": members, "retired": moved}),
         ))
-        # Each moved record says why it is where it is now: the union that
-        # brought it into its new customer, or nothing if it founded it.
         conn.execute(
-            T_RECORD.update().where(T_RECORD.c.id == bindparam("rid"))
-            .values(customer_id=dest, link=bindparam("why")),
-            [{"rid": rid, "why": _link_of(relinked, rid)} for rid in moved],
+            T_RECORD.update().where(T_RECORD.c.id == bindparam("rid")).values(customer_id=dest),
+            [{"rid": rid} for rid in moved],
         )
         for rid in moved:
             owner[rid] = dest
+    # Every record of a customer that gained or lost records says why it is
+    # where it is now: the union that brought it into its cluster, or
+    # nothing if it founded it.  Not only the moved ones: a record that
+    # stayed may now be what joined the newcomers (it came second in the
+    # relinking), and would otherwise leave the customer unexplained.
+    first_owner: dict[int, set[int]] = defaultdict(set)
+    for rid, cid, _kind, _attrs in records:
+        first_owner[cid].add(rid)
+    relinked_rows = [{"rid": rid, "why": _link_of(relinked, rid)}
+                     for i, rids in enumerate(ordered) if set(rids) != first_owner.get(target[i], set())
+                     for rid in rids]
+    if relinked_rows:
+        conn.execute(T_RECORD.update().where(T_RECORD.c.id == bindparam("rid")).values(link=bindparam("why")),
+                     relinked_rows)
     # Every current customer is now a target or was merged into one: each
     # belongs to the cluster of its earliest record, which keeps that record.
     refresh_customers(conn, set(target.values()))
