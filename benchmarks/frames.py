@@ -1,6 +1,6 @@
-"""What the benchmarks share: the machine line they open with, and the
-frame-gap timer of the interface benchmarks (ui_frames.py, ui_1m.py,
-data_panel.py)."""
+"""What the benchmarks share: the machine line they open with, how busy
+the rest of the machine was, and the frame-gap timer of the interface
+benchmarks (ui_frames.py, ui_1m.py, data_panel.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,31 @@ def machine() -> str:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return (f"machine: {platform.machine()}, {cores} cores, Python {platform.python_version()}, "
             f"SQLite {sqlite3.sqlite_version}")
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy since it started (every
+    core, every process; Linux's /proc/stat), or ``None`` elsewhere.  Over a
+    measured phase, its growth minus the phase's own CPU time is the work of
+    other processes, which slows the phase on a shared machine."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal: all but idle and iowait
+    # (guest time is already counted in user).
+    busy = sum(fields[:8]) - fields[3] - fields[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def others_cores(busy_before: float | None, busy_after: float | None, own_cpu: float,
+                 wall: float) -> float | None:
+    """How many cores other processes kept busy, on average, during a phase
+    of ``wall`` seconds that itself used ``own_cpu`` CPU seconds."""
+    if busy_before is None or busy_after is None or wall <= 0:
+        return None
+    return max(busy_after - busy_before - own_cpu, 0.0) / wall
 
 
 class FrameGaps:
