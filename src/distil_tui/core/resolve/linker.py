@@ -172,6 +172,12 @@ class Linker:
 
         holders = list(nodes)
         nodes = sorted(nodes, key=precedence)
+        # After the first, those holding one of its names exactly go before
+        # those whose names are only compatible with it (a nickname, an
+        # initial): of a household's Kit and Kate, Kate meets the Kate who
+        # holds the household's mailbox first.
+        first_names = self._clusters[self.find(nodes[0])].names
+        nodes[1:] = sorted(nodes[1:], key=lambda n: not (self._clusters[self.find(n)].names & first_names))
         clusters: list[Hashable] = [nodes[0]]
         people = 1  # clusters the protections keep apart: distinct people
         held_here: list[HeldLink] = []
