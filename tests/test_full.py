@@ -357,3 +357,25 @@ def test_a_household_contact_stays_with_the_account_of_the_same_name(tmp_path, w
     assert [s.joined_by is not None for s in profile.sources] == [False, True]  # why C1 is with Kate
     resolve_full(store)
     assert record_grouping(store) == grouping
+
+
+def test_a_customer_re_resolution_regroups_is_explained_as_it_now_is(tmp_path, write):
+    """resolve --full repairs a grouping (here a contact put apart by hand,
+    as a store from an older version might hold it): the records of every
+    customer it changes say why they are together as the relinking joined
+    them, whichever of them moved."""
+    store = Store(f"sqlite:///{tmp_path / 'repair.db'}")
+    import_file(store, write("shop.csv", "customer_id,first_name,last_name,email\nS1,Ann,Lee,ann@lee.me\n"),
+                source="shop", id_column="customer_id")
+    import_file(store, write("crm.csv", "contact_id,first_name,last_name,email\nC1,Ann,Lee,ann@lee.me\n"),
+                source="crm", id_column="contact_id")
+    with store.write() as conn:
+        apart = conn.exec_driver_sql(
+            "INSERT INTO customer (tracking_id, custom, record_count) VALUES ('APART', '{}', 1)").lastrowid
+        conn.exec_driver_sql("UPDATE source_record SET customer_id = ? WHERE source = 'crm'", (apart,))
+    resolve_full(store)
+    profile = get_profile(store, "crm:C1")
+    why = {s.source_key: s.joined_by for s in profile.sources}
+    # Relinked in node order: the CRM contact comes first, the shop record joins it.
+    assert why["C1"] is None
+    assert why["S1"] is not None and "ann@lee.me" in why["S1"]
