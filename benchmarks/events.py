@@ -15,7 +15,7 @@ events per second (issue 7's target: 10M events at 200k events/s or more),
 CPU time and peak memory.
 
 The file is generated without the demo generator (which holds every person in
-memory): 10M events are about 1.3 GB of text.
+memory): 10M events are about 1.6 GB of text.
 """
 
 from __future__ import annotations
