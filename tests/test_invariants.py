@@ -71,13 +71,6 @@ ORDER_EXAMPLES = settings(max_examples=40, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-def own_customer_ids(scenario: Scenario) -> Scenario:
-    """The scenario with every row carrying its own person's customer id
-    (see the known failure below)."""
-    return Scenario(scenario.people, tuple(
-        File(f.source, tuple(replace(r, id_person=r.person) for r in f.rows)) for f in scenario.files))
-
-
 @ORDER_EXAMPLES
 @given(scenario=scenarios(min_files=2, max_files=4), data=st.data())
 def test_the_order_of_imports_does_not_change_the_grouping(tmp_path_factory, scenario, data):
