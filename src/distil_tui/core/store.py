@@ -45,12 +45,15 @@ class Store:
         self.url = url
         self.now = now
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        # hide_parameters: a database error's message (shown, printed) must
+        # not carry the customer values of the statement that failed.
         if self.is_sqlite:
             _prepare_sqlite_file(url)
-            self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False})
+            self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False},
+                                                hide_parameters=True)
             _install_sqlite_hooks(self.engine)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True)
+            self.engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
         self._check_and_create_schema()
 
     # -- transactions ---------------------------------------------------
