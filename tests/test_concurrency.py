@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from distil_tui.core import demo
+from distil_tui.core import demo, segments
+from distil_tui.core import store as store_module
+from distil_tui.core.store import Store
 from distil_tui.ui.widgets import ResultsTable, SearchBox
 
 from .test_crash import content
@@ -130,3 +132,44 @@ def test_two_headless_imports_at_once_give_what_one_after_the_other_gives(files,
     assert got["source_record"]
     assert got == want
 
+
+
+def test_a_write_waits_for_a_headless_import_to_finish_instead_of_failing(files, tmp_path, monkeypatch):
+    """A headless import holds the store's write lock while it runs: minutes
+    at a million records, past SQLite's busy timeout (30 s).  A reviewer's
+    decision or a saved segment meanwhile waits its turn; it does not fail
+    with "database is locked".  Here the timeout is 0.2 s and the import
+    takes seconds."""
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 200)
+    db = tmp_path / "store.db"
+    store = Store(f"sqlite:///{db}")
+    shop = next(item for item in files.imports if item.source == "shop")
+    proc = subprocess.Popen(cli(str(db), shop), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        probe = sqlite3.connect(db, timeout=0, isolation_level=None)
+        while proc.poll() is None:  # until the import holds the write lock
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+                time.sleep(0.01)
+            except sqlite3.OperationalError:
+                break
+        probe.close()
+        assert proc.poll() is None, "the import ended before it was seen writing"
+        started = time.monotonic()
+        segments.save(store, segments.Segment("leeds", (segments.parse_condition("town equals Leeds"),)))
+        waited = time.monotonic() - started
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        store.close()
+    assert proc.returncode == 0, err
+    assert waited > 0.2  # it did wait for the import
+    store = Store(f"sqlite:///{db}")
+    try:
+        assert segments.get(store, "leeds").name == "leeds"
+        assert segments.count(store, segments.get(store, "leeds")) > 0
+    finally:
+        store.close()

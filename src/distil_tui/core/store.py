@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
 from distil_tui.core import schema
@@ -189,7 +190,16 @@ def _install_sqlite_hooks(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        while True:
+            try:
+                conn.exec_driver_sql(f"BEGIN {mode}")
+                return
+            except OperationalError as exc:
+                # Another process's import holds the write lock for as long
+                # as it runs, minutes at a million records: a writer waits
+                # its turn (holding nothing meanwhile) rather than fail.
+                if mode != "IMMEDIATE" or "database is locked" not in str(exc):
+                    raise
 
 
 def json_text(value: object) -> str:
