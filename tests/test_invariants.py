@@ -237,7 +237,7 @@ class Operations(RuleBasedStateMachine):
         i = pick % len(self.world.scenario.files)
         self.world.load(i, rename=again)
         self.keys |= self.world.scenario.files[i].keys(self.world.scenario.files[i].source + again)
-        self.steps.append("import")
+        self._did("import")
 
     @precondition(lambda self: hasattr(self, "store") and list_candidates(self.store))
     @rule(pick=st.integers(0, 9))
@@ -249,7 +249,7 @@ class Operations(RuleBasedStateMachine):
         assert grouping[a] == grouping[b]
         # A person may join what another person kept apart.
         self.rejected = {p for p in self.rejected if len({grouping[k] for k in p}) == 2}
-        self.steps.append("approve")
+        self._did("approve")
 
     @precondition(lambda self: hasattr(self, "store") and list_candidates(self.store))
     @rule(pick=st.integers(0, 9))
@@ -261,7 +261,7 @@ class Operations(RuleBasedStateMachine):
         assert record_grouping(self.store) == before, "a rejection moved records"
         if len({before[k] for k in pair}) == 2:
             self.rejected.add(pair)
-        self.steps.append("reject")
+        self._did("reject")
 
     @precondition(lambda self: hasattr(self, "store") and list_candidates(self.store))
     @rule(pick=st.integers(0, 9))
@@ -273,7 +273,7 @@ class Operations(RuleBasedStateMachine):
         if merge_id is not None:
             undo(self.store, merge_id)
         assert record_grouping(self.store) == before
-        self.steps.append("approve+undo")
+        self._did("approve+undo")
 
     @precondition(lambda self: hasattr(self, "store") and self._standing())
     @rule(pick=st.integers(0, 9), newest=st.booleans())
@@ -286,9 +286,9 @@ class Operations(RuleBasedStateMachine):
             # Only an older one may be refused, or a split whose records a
             # decision since keeps apart: the newest can go otherwise.
             assert m is not standing[0] or "kept apart" in str(e), f"the newest {m.action} #{m.merge_id} refused: {e}"
-            self.steps.append("undo refused")
+            self._did("undo refused")
             return
-        self.steps.append(f"undo {m.action}")
+        self._did(f"undo {m.action}")
 
     # invariants -------------------------------------------------------------
 
@@ -309,6 +309,10 @@ class Operations(RuleBasedStateMachine):
 
     # helpers ------------------------------------------------------------------
 
+    def _did(self, step: str) -> None:
+        self.steps.append(step)
+        event(f"operation: {step}")  # the mix, in the statistics
+
     def _pick_candidate(self, pick: int):
         pending = list_candidates(self.store)
         return pending[pick % len(pending)]
@@ -318,7 +322,7 @@ class Operations(RuleBasedStateMachine):
 
 
 Operations.TestCase.settings = settings(
-    max_examples=25, stateful_step_count=10, deadline=None,
+    max_examples=40, stateful_step_count=10, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                            HealthCheck.filter_too_much])
 test_random_operations_keep_the_invariants = Operations.TestCase

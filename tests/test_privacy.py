@@ -65,6 +65,24 @@ def test_the_default_store_in_the_user_data_folder_is_the_owners_only(tmp_path, 
     assert (folder / "distil.db").exists()
 
 
+def test_the_demo_store_is_the_owners_only(tmp_path):
+    """The demo's people are invented, but its store is made like any other;
+    its files lie beside it, in the owner's folder."""
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+    env.pop("DISTIL_DB", None)
+    old = os.umask(0o022)
+    try:
+        subprocess.run([sys.executable, "-m", "distil_tui", "demo", "--customers", "100"], env=env, check=True,
+                       capture_output=True)
+    finally:
+        os.umask(old)
+    folder = tmp_path / "data" / "distil-tui"
+    assert mode(folder) == 0o700
+    stores = [p for p in folder.iterdir() if p.name.startswith("demo.db")]
+    assert {p.name: mode(p) for p in stores} == {p.name: 0o600 for p in stores}
+    assert (folder / "demo-data" / "shop.csv").exists()
+
+
 def test_every_export_is_the_owners_only(tmp_path, umask):
     """Exports hold names, emails and phones: readable by their owner only,
     as the store is.  (The Tracking ID change feed holds no personal data;
