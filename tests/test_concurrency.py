@@ -173,3 +173,33 @@ def test_a_write_waits_for_a_headless_import_to_finish_instead_of_failing(files,
         assert segments.count(store, segments.get(store, "leeds")) > 0
     finally:
         store.close()
+
+
+_OPEN_WHEN_TOLD = """
+import sys, time
+from pathlib import Path
+from distil_tui.core.store import Store
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.001)
+Store("sqlite:///" + sys.argv[1]).close()
+"""
+
+
+def test_processes_that_open_a_new_store_at_once_all_succeed(tmp_path):
+    """Two imports into a store (and folder) not made yet: each process found no schema,
+    made it, and the second failed writing the schema version again."""
+    for round_ in range(3):
+        db, go = tmp_path / f"new{round_}" / "store.db", tmp_path / f"go{round_}"
+        procs = [subprocess.Popen([sys.executable, "-c", _OPEN_WHEN_TOLD, str(db), str(go)],
+                                  stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        time.sleep(1.0)  # all started and waiting
+        go.touch()
+        for proc in procs:
+            _out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+        conn = sqlite3.connect(db)
+        try:
+            assert conn.execute("SELECT count(*) FROM meta WHERE key = 'schema_version'").fetchone()[0] == 1
+        finally:
+            conn.close()

@@ -93,13 +93,16 @@ class Store:
                 )
         with self.write() as conn:
             SQLModel.metadata.create_all(conn, tables=_tables())
-            if not has_meta:
+            # Read again under the write lock: another process may have made
+            # the store meanwhile (two imports into a new store at once).
+            found = self.meta_get(conn, "schema_version")
+            if found is None and not has_meta:
                 conn.execute(
                     Meta.__table__.insert(),
                     [{"key": "schema_version", "value": str(SCHEMA_VERSION)}],
                 )
             else:
-                self._migrate(conn, version)
+                self._migrate(conn, int(found) if found else 0)
             ensure_search_index(conn)  # derived data: created, and built if missing (SQLite only)
 
     def _migrate(self, conn: Connection, version: int) -> None:
@@ -166,7 +169,7 @@ def _prepare_sqlite_file(url: str) -> None:
         return
     path = Path(database)
     if not path.parent.exists():
-        path.parent.mkdir(parents=True, mode=0o700)
+        path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)  # another process may race us
     if not path.exists():
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)
