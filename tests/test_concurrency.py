@@ -187,8 +187,9 @@ Store("sqlite:///" + sys.argv[1]).close()
 
 
 def test_processes_that_open_a_new_store_at_once_all_succeed(tmp_path):
-    """Two imports into a store (and folder) not made yet: each process found no schema,
-    made it, and the second failed writing the schema version again."""
+    """Two imports into a store (and folder) not made yet: each process
+    found no schema, made it, and the second failed writing the schema
+    version again."""
     for round_ in range(3):
         db, go = tmp_path / f"new{round_}" / "store.db", tmp_path / f"go{round_}"
         procs = [subprocess.Popen([sys.executable, "-c", _OPEN_WHEN_TOLD, str(db), str(go)],
