@@ -16,6 +16,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 
 import orjson
@@ -53,19 +54,10 @@ def export(store: Store, path: str | Path, *, what: str = "customers", fmt: str 
         "records": _records,
         "identifiers": _identifiers,
     }[what](store)
-    count = 0
-    with path.open("w", encoding="utf-8", newline="") as out:
-        if fmt == "csv":
-            writer = csv.writer(out)
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow(["" if v is None else v for v in row])
-                count += 1
-        else:
-            for row in rows:
-                out.write(json.dumps(dict(zip(columns, row)), ensure_ascii=False) + "\n")
-                count += 1
-    return count
+    # Like every export: a file readable by its owner only (personal data),
+    # complete or not there.
+    rows = iter(rows)
+    return _write_atomically(path, fmt, columns, iter(lambda: list(islice(rows, 10_000)), []))
 
 
 def export_format(path: str | Path, fmt: str | None = None) -> str:

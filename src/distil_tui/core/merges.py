@@ -360,6 +360,15 @@ def _undo_split(conn: Connection, m, now: str) -> int:
     moved = sorted(set(before["retired"]) & set(_members(conn, dest))) if dest is not None else []
     if source is None or not moved:
         raise MergeError(f"the records of split #{m['id']} have moved on; undo the later changes first")
+    # A decision that these records are not the customer's (a reviewer's
+    # rejection, an undone merge) stands until it is itself taken back.
+    staying = _members(conn, source)
+    apart = conn.execute(select(T_NEVER.c.reason).where(
+        (T_NEVER.c.record_a_id.in_(moved) & T_NEVER.c.record_b_id.in_(staying))
+        | (T_NEVER.c.record_a_id.in_(staying) & T_NEVER.c.record_b_id.in_(moved))).limit(1)).scalar()
+    if apart is not None:
+        raise MergeError(f"the records of split #{m['id']} are kept apart from that customer "
+                         f"({apart}); take that back first")
     conn.execute(T_RECORD.update().where(T_RECORD.c.id.in_(moved)).values(customer_id=source))
     stayed = sorted(set(before["surviving"]) - set(before["retired"]))
     if stayed:

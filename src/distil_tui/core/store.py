@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
 from distil_tui.core import schema
@@ -45,12 +46,15 @@ class Store:
         self.url = url
         self.now = now
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        # hide_parameters: a database error's message (shown, printed) must
+        # not carry the customer values of the statement that failed.
         if self.is_sqlite:
             _prepare_sqlite_file(url)
-            self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False})
+            self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False},
+                                                hide_parameters=True)
             _install_sqlite_hooks(self.engine)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True)
+            self.engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
         self._check_and_create_schema()
 
     # -- transactions ---------------------------------------------------
@@ -89,13 +93,16 @@ class Store:
                 )
         with self.write() as conn:
             SQLModel.metadata.create_all(conn, tables=_tables())
-            if not has_meta:
+            # Read again under the write lock: another process may have made
+            # the store meanwhile (two imports into a new store at once).
+            found = self.meta_get(conn, "schema_version")
+            if found is None and not has_meta:
                 conn.execute(
                     Meta.__table__.insert(),
                     [{"key": "schema_version", "value": str(SCHEMA_VERSION)}],
                 )
             else:
-                self._migrate(conn, version)
+                self._migrate(conn, int(found) if found else 0)
             ensure_search_index(conn)  # derived data: created, and built if missing (SQLite only)
 
     def _migrate(self, conn: Connection, version: int) -> None:
@@ -167,7 +174,7 @@ def _prepare_sqlite_file(url: str) -> None:
         return
     path = Path(database)
     if not path.parent.exists():
-        path.parent.mkdir(parents=True, mode=0o700)
+        path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)  # another process may race us
     if not path.exists():
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)
@@ -191,7 +198,16 @@ def _install_sqlite_hooks(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        while True:
+            try:
+                conn.exec_driver_sql(f"BEGIN {mode}")
+                return
+            except OperationalError as exc:
+                # Another process's import holds the write lock for as long
+                # as it runs, minutes at a million records: a writer waits
+                # its turn (holding nothing meanwhile) rather than fail.
+                if mode != "IMMEDIATE" or "database is locked" not in str(exc):
+                    raise
 
 
 def json_text(value: object) -> str:

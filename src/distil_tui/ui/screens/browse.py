@@ -42,6 +42,9 @@ class BrowseScreen(Screen[None]):
         Binding("q", "app.quit", "Quit", id="browse.quit", show=False),
         Binding("y", "copy_tracking_id", "Copy ID", id="browse.copy_tracking_id",
                 tooltip="Copy the Tracking ID of the customer on show to the clipboard"),
+        # Another terminal's import (headless) changes the store unseen.
+        Binding("f5", "refresh", "Refresh", id="browse.refresh", show=False,
+                tooltip="Search again and reload the customer on show, with what imports brought since"),
         # The event timeline's pages; the section's heading names the keys.
         Binding("right_square_bracket", "events_page(1)", "Older events", id="browse.older_events",
                 show=False, tooltip="The next page of the customer's events, older ones"),
@@ -121,6 +124,9 @@ class BrowseScreen(Screen[None]):
 
     def action_focus_search(self) -> None:
         self.query_one(SearchBox).focus()
+
+    def action_refresh(self) -> None:
+        self.run_search(self.query_one(SearchBox).value)
 
     def action_events_page(self, step: int) -> None:
         profile = self.query_one(ProfileView).profile
