@@ -101,11 +101,10 @@ def test_the_order_of_imports_does_not_change_the_grouping(tmp_path_factory, sce
         world.close()
 
 
-@pytest.mark.xfail(strict=True, reason="known: an import's ambiguous hold between customers of one record "
-                                       "each is not settled (importer._splittable)")
 def test_the_order_of_imports_does_not_change_the_grouping_of_one_person_under_two_ids(tmp_path_factory):
     """Found by the property above, before it kept customer ids to their
-    people.  crm-2 holds Chidi under C2 and (with Alice's identifiers too)
+    people (fixed: an import now settles the customers a record was
+    ambiguous between, whatever their size).  crm-2 holds Chidi under C2 and (with Alice's identifiers too)
     under C0: two ids of one source, kept apart.  crm-1's C2, Chidi with
     the same phone, is then ambiguous when crm-2 came first: held apart.
     `resolve --full`, and the imports in the other order, link crm-1's C2
