@@ -27,7 +27,7 @@ from distil_tui.core.schema import (
     T_RECORD,
     T_RETIRED,
 )
-from distil_tui.core.store import Store, json_text
+from distil_tui.core.store import Store, json_text, sync_ids
 
 
 class MergeError(Exception):
@@ -54,6 +54,8 @@ def merge_customers(
     if merge_id is not None:
         values["id"] = merge_id
     merge_id = conn.execute(T_MERGE.insert().values(**values)).inserted_primary_key[0]
+    if "id" in values:
+        sync_ids(conn, T_MERGE)
     conn.execute(T_RECORD.update().where(T_RECORD.c.customer_id == gone).values(customer_id=keep))
     conn.execute(T_RETIRED.update().where(T_RETIRED.c.customer_id == gone).values(customer_id=keep))
     conn.execute(T_RETIRED.insert().values(
