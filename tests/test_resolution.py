@@ -17,6 +17,7 @@ from distil_tui.core.resolve.linker import Linker, NodeFacts, Protections
 from distil_tui.core.resolve.names import compatible
 from distil_tui.core.store import Store, StoreError
 from distil_tui.core.tracking import tracking_id
+from tests.stores import sqlite_only, store_url
 
 from .conftest import FROZEN_NOW
 
@@ -276,7 +277,7 @@ def test_tracking_ids_are_opaque_unique_and_reproducible(tmp_path, write):
     ]
     results = []
     for n in range(2):
-        s = Store(f"sqlite:///{tmp_path / f'{n}.db'}")
+        s = Store(store_url(tmp_path / f'{n}.db'))
         for path, kw in files:
             import_file(s, path, **kw)
         results.append(record_grouping(s))
@@ -290,7 +291,7 @@ def test_tracking_ids_are_opaque_unique_and_reproducible(tmp_path, write):
 
 
 def test_a_store_from_a_newer_version_is_refused(tmp_path):
-    url = f"sqlite:///{tmp_path / 's.db'}"
+    url = store_url(tmp_path / 's.db')
     s = Store(url)
     with s.write() as conn:
         conn.execute(update(schema.Meta.__table__).values(value="99"))
@@ -299,6 +300,7 @@ def test_a_store_from_a_newer_version_is_refused(tmp_path):
         Store(url)
 
 
+@sqlite_only
 def test_store_is_wal_and_private(tmp_path):
     path = tmp_path / "private" / "s.db"
     s = Store(f"sqlite:///{path}")
