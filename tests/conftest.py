@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from distil_tui.core.store import Store
-from tests.stores import ON_POSTGRES, drop_schemas, store_url
+from tests.stores import ON_POSTGRES, drop_schemas, recycle, store_url
 
 # -- core fixtures -------------------------------------------------------------
 
@@ -19,6 +19,14 @@ def pytest_report_header(config):
 
 def pytest_sessionfinish(session, exitstatus):
     drop_schemas()
+
+
+@pytest.fixture(autouse=True)
+def _recycled_stores():
+    """First set up, so last torn down: after the test's own fixtures have
+    closed its stores, its PostgreSQL schemas are emptied for the next."""
+    yield
+    recycle()
 
 
 

@@ -87,8 +87,7 @@ def search_customers(store: Store, query: str, limit: int = 20) -> list[Customer
     """Customers matching ``query``, best first; with an empty query, the
     customers seen most recently."""
     with store.read() as conn:
-        db = _Postgres(conn.connection.driver_connection) if store.is_postgres else _Sqlite(
-            conn.connection.driver_connection)
+        db = (_Postgres if store.is_postgres else _Sqlite)(conn.connection.driver_connection)
         return _Search(db, _cached(store, db), limit).run(query)
 
 
