@@ -4,6 +4,7 @@ import json
 import os
 import re
 import stat
+import threading
 
 import pytest
 from sqlalchemy import update
@@ -288,6 +289,23 @@ def test_tracking_ids_are_opaque_unique_and_reproducible(tmp_path, write):
         assert re.fullmatch(r"[0-9A-Z]{26}", tid)
         assert "SMITH" not in tid and "NAME" not in tid
     assert len({tracking_id(n) for n in range(1, 100_001)}) == 100_000
+
+
+def test_a_store_opens_while_another_process_writes_to_it(tmp_path, write):
+    """An up-to-date store opens without the write lock: a terminal opens
+    the app while another imports (however long that import takes)."""
+    url = store_url(tmp_path / "busy.db")
+    first = Store(url)
+    import_file(first, write("a.csv", "email\nann@x.org\n"), source="news")
+    opened: list[Store] = []
+    with first.write():
+        opener = threading.Thread(target=lambda: opened.append(Store(url)))
+        opener.start()
+        opener.join(timeout=10)
+        assert opened, "opening the store waited for the writer"
+    assert get_profile(opened[0], "ann@x.org") is not None
+    opened[0].close()
+    first.close()
 
 
 def test_a_store_from_a_newer_version_is_refused(tmp_path):

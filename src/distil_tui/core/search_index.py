@@ -50,7 +50,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect
 from sqlalchemy.exc import DBAPIError
 
 from distil_tui.core import phones
@@ -98,23 +98,43 @@ def available(conn: Connection) -> bool:
 def ensure_search_index(conn: Connection) -> None:
     """Create the index if it is missing, and build it when it is empty
     while customers exist (a store made before search had an index) or was
-    made by an older format."""
+    made by an older format.  On PostgreSQL, where a store never had no
+    index, when a table of it was missing (a nameless customer leaves no
+    word: emptiness says nothing there)."""
     if not available(conn):
         return
+    postgres = conn.dialect.name == "postgresql"
+    missing = postgres and not {"search_word", "search_contact"} <= set(inspect(conn).get_table_names())
     conn.exec_driver_sql(_STATE)
     state = conn.exec_driver_sql("SELECT format FROM search_state WHERE id = 1").first()
-    if conn.dialect.name == "postgresql":
+    if postgres:
         _pg_create(conn)
     else:
         for _name, ddl in _TABLES:
             conn.exec_driver_sql(ddl)
     if state is None:
         conn.exec_driver_sql(f"INSERT INTO search_state (id, format, version) VALUES (1, {FORMAT}, 0)")
-    words = "search_word" if conn.dialect.name == "postgresql" else "search_name"
-    empty = conn.exec_driver_sql(f"SELECT 1 FROM {words} LIMIT 1").first() is None
-    customers = conn.exec_driver_sql("SELECT 1 FROM customer LIMIT 1").first() is not None
-    if (state is not None and state[0] != FORMAT) or (empty and customers):
+    if (state is not None and state[0] != FORMAT) or missing or (not postgres and _empty_with_customers(conn)):
         build(conn)
+
+
+def is_current(conn: Connection, tables: set[str]) -> bool:
+    """Would :func:`ensure_search_index` leave the index as it is?  (It can
+    be asked in a read transaction; ``tables`` are the store's tables.)"""
+    if not available(conn):
+        return True
+    postgres = conn.dialect.name == "postgresql"
+    needed = {"search_state", "search_contact"} | ({"search_word"} if postgres else {"search_name",
+                                                                                   "search_name_vocab"})
+    if not needed <= tables:
+        return False
+    state = conn.exec_driver_sql("SELECT format FROM search_state WHERE id = 1").first()
+    return state is not None and state[0] == FORMAT and (postgres or not _empty_with_customers(conn))
+
+
+def _empty_with_customers(conn: Connection) -> bool:
+    return (conn.exec_driver_sql("SELECT 1 FROM search_name LIMIT 1").first() is None
+            and conn.exec_driver_sql("SELECT 1 FROM customer LIMIT 1").first() is not None)
 
 
 def build(conn: Connection) -> None:

@@ -38,6 +38,7 @@ from sqlmodel.sql.sqltypes import AutoString
 from distil_tui.core import schema
 from distil_tui.core.schema import SCHEMA_VERSION, Meta
 from distil_tui.core.search_index import ensure_search_index
+from distil_tui.core.search_index import is_current as search_index_is_current
 
 CACHE_KIB = 128 * 1024
 BUSY_TIMEOUT_MS = 30_000
@@ -128,6 +129,13 @@ class Store:
                     f"newer distil-tui; this version understands up to {SCHEMA_VERSION}. "
                     "Upgrade distil-tui to open it."
                 )
+            if version == SCHEMA_VERSION:
+                # Nothing to create or migrate: no write lock to wait for, so
+                # that a store opens while another process imports into it.
+                with self.read() as conn:
+                    tables = set(inspect(conn).get_table_names())
+                    if {t.name for t in _tables()} <= tables and search_index_is_current(conn, tables):
+                        return
         with self.write() as conn:
             SQLModel.metadata.create_all(conn, tables=_tables())
             if not has_meta:
