@@ -8,14 +8,32 @@ from pathlib import Path
 import pytest
 
 from distil_tui.core.store import Store
+from tests.stores import ON_POSTGRES, drop_schemas, recycle, store_url
 
 # -- core fixtures -------------------------------------------------------------
+
+
+def pytest_report_header(config):
+    return f"stores: {'PostgreSQL schemas (DISTIL_TEST_DB)' if ON_POSTGRES else 'SQLite files'}"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    drop_schemas()
+
+
+@pytest.fixture(autouse=True)
+def _recycled_stores():
+    """First set up, so last torn down: after the test's own fixtures have
+    closed its stores, its PostgreSQL schemas are emptied for the next."""
+    yield
+    recycle()
+
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     """A fresh store in a temporary file, with a frozen clock."""
-    s = Store(f"sqlite:///{tmp_path / 'store.db'}", now=lambda: FROZEN_NOW)
+    s = Store(store_url(tmp_path / 'store.db'), now=lambda: FROZEN_NOW)
     yield s
     s.close()
 
@@ -83,7 +101,7 @@ def seeded_store(folder: Path, name: str, files):
     from distil_tui.core.importer import import_file
     from distil_tui.core.store import Store
 
-    store = Store(f"sqlite:///{folder / name}", now=lambda: FROZEN_NOW)
+    store = Store(store_url(folder / name), now=lambda: FROZEN_NOW)
     for file_name, text, options in files:
         path = folder / file_name
         path.write_text(text, encoding="utf-8")

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from distil_tui.cli import main
+from tests.stores import store_url
 
 SHOP = "customer_id,first_name,last_name,email,phone,town\n" \
        "S1,Ann,Lee,ann@x.org,07911 123456,York\n" \
@@ -20,7 +21,7 @@ SIGN_IN = ('{"anonymous_user_id": "v1", "timestamp": "2026-03-02T10:00:00Z", "ev
 
 @pytest.fixture
 def db(tmp_path, write):
-    db = str(tmp_path / "cli.db")
+    db = store_url(tmp_path / "cli.db")
     assert main(["import", str(write("shop.csv", SHOP)), "--source", "shop", "--id-column",
                  "customer_id", "--db", db]) == 0
     return db
@@ -34,7 +35,7 @@ def run_json(capsys, argv):
 
 def test_import_json_summary_is_the_last_line(tmp_path, write, capsys):
     path = write("n.csv", "email,first_name\nann@x.org,Ann\nbroken,row,extra\n")
-    code, summary = run_json(capsys, ["--db", str(tmp_path / "s.db"), "import", str(path),
+    code, summary = run_json(capsys, ["--db", store_url(tmp_path / "s.db"), "import", str(path),
                                       "--source", "news", "--json"])
     assert code == 0
     assert summary["records_read"] == 2 and summary["records_imported"] == 1
@@ -45,20 +46,22 @@ def test_import_json_summary_is_the_last_line(tmp_path, write, capsys):
 
 
 def test_db_env_variable_chooses_the_store(tmp_path, write, capsys, monkeypatch):
-    monkeypatch.setenv("DISTIL_DB", str(tmp_path / "env.db"))
+    monkeypatch.setenv("DISTIL_DB", store_url(tmp_path / "env.db"))
     assert main(["import", str(write("n.csv", "email\nann@x.org\n")), "--source", "news"]) == 0
-    assert (tmp_path / "env.db").exists()
+    assert main(["show", "ann@x.org"]) == 0
+    monkeypatch.setenv("DISTIL_DB", store_url(tmp_path / "other.db"))
+    assert main(["show", "ann@x.org"]) == 1
 
 
 def test_refused_import_exits_2_with_a_message(tmp_path, capsys):
-    code = main(["import", str(tmp_path / "missing.csv"), "--source", "x", "--db", str(tmp_path / "s.db")])
+    code = main(["import", str(tmp_path / "missing.csv"), "--source", "x", "--db", store_url(tmp_path / "s.db")])
     assert code == 2
     assert "missing.csv: no such file" in capsys.readouterr().err
 
 
 def test_all_rows_rejected_exits_1(tmp_path, write, capsys):
     path = write("bad.jsonl", "{oops\n[]\n")
-    assert main(["import", str(path), "--source", "x", "--db", str(tmp_path / "s.db")]) == 1
+    assert main(["import", str(path), "--source", "x", "--db", store_url(tmp_path / "s.db")]) == 1
     assert "bad.jsonl:1" in capsys.readouterr().err
 
 
@@ -120,7 +123,7 @@ def test_export_customers_records_identifiers(db, tmp_path, fmt, capsys):
 
 
 def test_merges_and_pending_candidates(tmp_path, write, capsys):
-    db = str(tmp_path / "m.db")
+    db = store_url(tmp_path / "m.db")
     main(["import", str(write("s.csv", "id,email,first_name\nS1,smiths@x.org,John\nS2,smiths@x.org,Jane\n")),
           "--source", "shop", "--id-column", "id", "--db", db])
     capsys.readouterr()

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from distil_tui.cli import main
+from tests.stores import store_url
 
 SHOP = ("customer_id,first_name,last_name,email,town,loyalty_tier\n"
         "S1,Ann,Lee,ann@x.org,Leeds,gold\n"
@@ -21,7 +22,7 @@ SIGN_IN = ('{"anonymous_user_id": "v1", "timestamp": "2026-03-02T10:00:00Z", "ev
 
 @pytest.fixture
 def db(tmp_path, write):
-    db = str(tmp_path / "cli.db")
+    db = store_url(tmp_path / "cli.db")
     assert main(["import", str(write("shop.csv", SHOP)), "--source", "shop", "--id-column",
                  "customer_id", "--db", db]) == 0
     return db

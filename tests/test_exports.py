@@ -17,6 +17,7 @@ from distil_tui.core.profiles import get_profile
 from distil_tui.core.segments import Condition, Segment
 from distil_tui.core.store import Store
 from tests.conftest import seed_review_store
+from tests.stores import store_url
 
 SHOP = (
     "customer_id,first_name,last_name,email,town,loyalty_tier,points\n"
@@ -153,7 +154,7 @@ SIGN_IN = ('{"anonymous_user_id": "v1", "timestamp": "2026-03-02T10:00:00Z", "ev
 def clocked(tmp_path):
     """A store whose clock the test moves."""
     clock = ["2026-03-01T00:00:00Z"]
-    store = Store(f"sqlite:///{tmp_path / 'feed.db'}", now=lambda: clock[0])
+    store = Store(store_url(tmp_path / 'feed.db'), now=lambda: clock[0])
     yield store, clock
     store.close()
 

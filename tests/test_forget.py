@@ -17,6 +17,7 @@ from distil_tui.core.search import search_customers
 from distil_tui.core.segments import Condition, Segment
 from distil_tui.core.store import Store
 from tests.conftest import seed_review_store
+from tests.stores import ON_POSTGRES, store_url
 
 SHOP = (
     "customer_id,first_name,last_name,email,phone,town\n"
@@ -48,8 +49,12 @@ def ann(store, write):
 def all_text(store: Store) -> str:
     """Every value of every table (search index included), as SQL."""
     with store.read() as conn:
-        raw = conn.connection.dbapi_connection
-        return "\n".join(raw.iterdump())
+        if not ON_POSTGRES:
+            return "\n".join(conn.connection.dbapi_connection.iterdump())
+        tables = [r[0] for r in conn.exec_driver_sql(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")]
+        assert "search_word" in tables
+        return "\n".join(row[0] for t in tables for row in conn.exec_driver_sql(f'SELECT t::text FROM "{t}" t'))
 
 
 def test_personal_data_is_erased_and_the_customer_stays(ann):
@@ -122,7 +127,7 @@ def test_later_imports_of_forgotten_identifiers_are_recognised(ann, tmp_path):
     # Only keyed hashes are kept, and another store hashes the same value
     # differently: the table cannot be matched against a list of emails.
     assert len(digests) == 5 and not any(v in d for d in digests for v in ANN_VALUES)
-    other = Store(f"sqlite:///{tmp_path / 'other.db'}")
+    other = Store(store_url(tmp_path / 'other.db'))
     path = tmp_path / "shop2.csv"
     path.write_text(SHOP)
     import_file(other, path, source="shop", id_column="customer_id")

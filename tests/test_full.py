@@ -5,6 +5,7 @@ import json
 from collections import defaultdict
 
 import pytest
+from sqlalchemy import func, select
 
 from distil_tui.cli import main
 from distil_tui.core import demo
@@ -13,7 +14,9 @@ from distil_tui.core.full import resolve_full
 from distil_tui.core.importer import import_file
 from distil_tui.core.merges import MergeError, list_candidates, list_merges, reject, undo
 from distil_tui.core.profiles import get_profile
+from distil_tui.core.schema import T_CUSTOMER, T_RECORD, T_RUN
 from distil_tui.core.store import Store
+from tests.stores import store_url
 
 SHOP = ("customer_id,first_name,last_name,email,phone,address,postcode,dob\n"
         "S1,Ann,Lee,ann@x.org,07911123456,1 High St,YO1 7HH,1980-01-02\n"
@@ -54,7 +57,7 @@ def partition(store):
 
 
 def load(tmp_path, files, order, name):
-    store = Store(f"sqlite:///{tmp_path / name}.db")
+    store = Store(store_url(f"{tmp_path / name}.db"))
     for key in order:
         path, kw = files[key]
         import_file(store, path, **kw)
@@ -105,7 +108,7 @@ def test_full_re_resolution_respects_rejections(tmp_path, files):
 
 
 def test_cli_resolve_full(tmp_path, files, capsys):
-    db = str(tmp_path / "cli.db")
+    db = store_url(tmp_path / "cli.db")
     for path, kw in files.values():
         args = ["import", str(path), "--source", kw["source"], "--db", db]
         if kw.get("id_column"):
@@ -137,7 +140,7 @@ def demo_files(tmp_path_factory):
 
 
 def load_demo(tmp_path, demo_files, order, name):
-    store = Store(f"sqlite:///{tmp_path / name}.db")
+    store = Store(store_url(f"{tmp_path / name}.db"))
     for file_name in order:
         item = demo_files[file_name]
         import_file(store, item.path, source=item.source, fmt=item.fmt, id_column=item.id_column,
@@ -183,7 +186,7 @@ def test_re_resolution_records_the_split_with_why(tmp_path, files, capsys):
     # the mailbox row by the shared email.
     assert [s.joined_by for s in profile.sources] == [None]
     # The history says which way the records went.
-    assert main(["merges", "--db", str(tmp_path / "split.db")]) == 0
+    assert main(["merges", "--db", store_url(tmp_path / "split.db")]) == 0
     line = capsys.readouterr().out.splitlines()[0]
     assert f"split\t{grouping[('news', '2')]} -> {grouping[('shop', 'S2')]}" in line
 
@@ -211,7 +214,7 @@ def test_undoing_a_split_puts_the_records_back_and_it_stays(tmp_path, files):
 
 
 def test_a_merge_is_not_undone_under_a_later_split(tmp_path, write):
-    store = Store(f"sqlite:///{tmp_path / 'later'}.db")
+    store = Store(store_url(f"{tmp_path / 'later'}.db"))
     import_file(store, write("n.csv", "email,first_name\nsmiths@x.org,\n"), source="news")
     import_file(store, write("s.csv", "id,first_name,last_name,phone\nS2,John,Smith,07911123456\n"),
                 source="shop", id_column="id")
@@ -238,7 +241,7 @@ def test_an_undone_merge_stays_undone_when_everything_is_re_linked(tmp_path, wri
     row by email (the stronger kind) before the phone is looked at, unless
     the undo keeps every record of one side apart from every record of the
     other."""
-    store = Store(f"sqlite:///{tmp_path / 'undone'}.db")
+    store = Store(store_url(f"{tmp_path / 'undone'}.db"))
     import_file(store, write("s.csv", "id,first_name,last_name,phone\nS1,Ann,Lee,07911123456\n"),
                 source="shop", id_column="id")
     import_file(store, write("n.csv", "email,first_name\nann.lee@x.org,Anna\n"), source="news")
@@ -257,7 +260,7 @@ def test_undoing_a_merge_leaves_other_decisions_within_a_side_standing(tmp_path,
     Alice's newsletter row and splits Chidi's newsletter row off.  Undoing the
     split (a decision: Chidi's row stays) and then the merge must not undo
     the first decision too."""
-    store = Store(f"sqlite:///{tmp_path / 'decisions'}.db")
+    store = Store(store_url(f"{tmp_path / 'decisions'}.db"))
     header = "contact_id,forename,surname,email_address,mobile,zip\n"
     import_file(store, write("c1.csv", header + "C0,Chidi,Okafor,chidi@mailhost.co.uk,,SW1A 1AA\n"),
                 source="crm", id_column="contact_id")
@@ -285,16 +288,16 @@ def test_batches_give_the_grouping_of_one_pass(tmp_path, demo_files):
     each file does, and reports the same figures."""
     order = DEMO_ORDERS[0]
     reference = load_demo(tmp_path, demo_files, order, "whole")
-    store = Store(f"sqlite:///{tmp_path / 'batched'}.db")
+    store = Store(store_url(f"{tmp_path / 'batched'}.db"))
     for file_name in order:
         item = demo_files[file_name]
         summary = import_file(store, item.path, source=item.source, fmt=item.fmt, id_column=item.id_column,
                               customer_id_source="shop" if item.fmt == "events" else None, batch_size=37)
         assert summary.records_read > 37  # several batches
         with reference.read() as conn:
-            read, imported, events = conn.exec_driver_sql(
-                "SELECT records_read, records_imported, events_imported FROM import_run WHERE file = ?",
-                (str(item.path),)).one()
+            read, imported, events = conn.execute(
+                select(T_RUN.c.records_read, T_RUN.c.records_imported, T_RUN.c.events_imported)
+                .where(T_RUN.c.file == str(item.path))).one()
         assert (summary.records_read, summary.records_imported, summary.events_imported) == (read, imported, events)
     assert partition(store) == partition(reference)
 
@@ -302,7 +305,7 @@ def test_batches_give_the_grouping_of_one_pass(tmp_path, demo_files):
 def test_one_progress_bar_over_all_batches(tmp_path, demo_files):
     item = demo_files["events-1.jsonl"]
     seen = []
-    store = Store(f"sqlite:///{tmp_path / 'bar'}.db")
+    store = Store(store_url(f"{tmp_path / 'bar'}.db"))
     import_file(store, item.path, source="web", fmt="events", customer_id_source="shop", batch_size=100,
                 progress=seen.append)
     fractions = [p.fraction for p in seen]
@@ -317,16 +320,16 @@ def test_records_without_stored_match_fields_match_as_from_their_attributes(tmp_
     it groups the records as in a store that has them."""
     order = DEMO_ORDERS[0]
     reference = load_demo(tmp_path, demo_files, order, "stored")
-    store = Store(f"sqlite:///{tmp_path / 'older'}.db")
+    store = Store(store_url(f"{tmp_path / 'older'}.db"))
     for n, file_name in enumerate(order):
         item = demo_files[file_name]
         import_file(store, item.path, source=item.source, fmt=item.fmt, id_column=item.id_column,
                     customer_id_source="shop" if item.fmt == "events" else None)
         if n == 0:
             with store.write() as conn:
-                assert conn.exec_driver_sql(
-                    "SELECT count(*) FROM source_record WHERE match_fields IS NOT NULL").scalar() > 0
-                conn.exec_driver_sql("UPDATE source_record SET match_fields = ?", (stored,))
+                assert conn.execute(select(func.count()).select_from(T_RECORD)
+                                    .where(T_RECORD.c.match_fields.is_not(None))).scalar() > 0
+                conn.execute(T_RECORD.update().values(match_fields=stored))
     assert partition(store) == partition(reference)
 
     def links(s: Store) -> list[tuple[str, str, str]]:
@@ -342,7 +345,7 @@ def test_a_household_contact_stays_with_the_account_of_the_same_name(tmp_path, w
     contact named Kate with it arrives.  The import puts it with Kate (the
     names agree exactly, Kit is only a possible nickname), and re-resolving
     the neighbourhood must agree rather than move it to Kit."""
-    store = Store(f"sqlite:///{tmp_path / 'kit.db'}")
+    store = Store(store_url(tmp_path / "kit.db"))
     import_file(store, write("shop.csv", "customer_id,first_name,last_name,email\n"
                                          "S1,Kit,Hunter,hunterfamily@outlook.com\n"
                                          "S2,Kate,Hunter,hunterfamily@outlook.com\n"),
@@ -364,15 +367,15 @@ def test_a_customer_re_resolution_regroups_is_explained_as_it_now_is(tmp_path, w
     as a store from an older version might hold it): the records of every
     customer it changes say why they are together as the relinking joined
     them, whichever of them moved."""
-    store = Store(f"sqlite:///{tmp_path / 'repair.db'}")
+    store = Store(store_url(tmp_path / "repair.db"))
     import_file(store, write("shop.csv", "customer_id,first_name,last_name,email\nS1,Ann,Lee,ann@lee.me\n"),
                 source="shop", id_column="customer_id")
     import_file(store, write("crm.csv", "contact_id,first_name,last_name,email\nC1,Ann,Lee,ann@lee.me\n"),
                 source="crm", id_column="contact_id")
     with store.write() as conn:
-        apart = conn.exec_driver_sql(
-            "INSERT INTO customer (tracking_id, custom, record_count) VALUES ('APART', '{}', 1)").lastrowid
-        conn.exec_driver_sql("UPDATE source_record SET customer_id = ? WHERE source = 'crm'", (apart,))
+        apart = conn.execute(T_CUSTOMER.insert().values(tracking_id="APART", custom="{}", record_count=1)
+                             ).inserted_primary_key[0]
+        conn.execute(T_RECORD.update().where(T_RECORD.c.source == "crm").values(customer_id=apart))
     resolve_full(store)
     profile = get_profile(store, "crm:C1")
     why = {s.source_key: s.joined_by for s in profile.sources}

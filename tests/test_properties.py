@@ -27,6 +27,7 @@ from distil_tui.core.merges import MergeError, approve, list_candidates, list_me
 from distil_tui.core.profiles import get_profile
 from distil_tui.core.schema import T_CUSTOMER, T_RECORD, T_RETIRED
 from distil_tui.core.store import Store
+from tests.stores import store_url
 
 from .conftest import FROZEN_NOW
 
@@ -207,7 +208,7 @@ class World:
     def __init__(self, factory, scenario: Scenario) -> None:
         self.folder: Path = factory.mktemp(f"ex{next(_folders)}")
         self.scenario = scenario
-        self.store = Store(f"sqlite:///{self.folder / 'store.db'}", now=lambda: FROZEN_NOW)
+        self.store = Store(store_url(self.folder / 'store.db'), now=lambda: FROZEN_NOW)
         self.paths = []
         for i, f in enumerate(scenario.files):
             path = self.folder / f"{i}-{f.source}.csv"
@@ -215,7 +216,7 @@ class World:
             self.paths.append(path)
 
     def other_store(self) -> Store:
-        return Store(f"sqlite:///{self.folder / f'other{next(_folders)}.db'}", now=lambda: FROZEN_NOW)
+        return Store(store_url(self.folder / f'other{next(_folders)}.db'), now=lambda: FROZEN_NOW)
 
     def load(self, i: int, store: Store | None = None, rename: str = ""):
         f = self.scenario.files[i]
@@ -565,7 +566,7 @@ import json, sys
 from distil_tui.core.exports import record_grouping
 from distil_tui.core.importer import import_file
 from distil_tui.core.store import Store
-store = Store("sqlite:///" + sys.argv[1], now=lambda: "2026-01-01T00:00:00Z")
+store = Store(sys.argv[1], now=lambda: "2026-01-01T00:00:00Z")
 trained = []
 for path, source, id_column in json.loads(sys.argv[2]):
     import_file(store, path, source=source, id_column=id_column)
@@ -584,7 +585,7 @@ def test_an_import_that_trains_the_model_gives_the_same_ids_whatever_the_hash_se
     runs = []
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        db = str(tmp_path / f"{hash_seed}.db")
+        db = store_url(tmp_path / f"{hash_seed}.db")
         out = subprocess.run([sys.executable, "-c", _IMPORT_AND_DUMP, db, spec],
                              check=True, env=env, capture_output=True, text=True).stdout
         runs.append(json.loads(out))

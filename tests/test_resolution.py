@@ -4,6 +4,7 @@ import json
 import os
 import re
 import stat
+import threading
 
 import pytest
 from sqlalchemy import update
@@ -17,6 +18,7 @@ from distil_tui.core.resolve.linker import Linker, NodeFacts, Protections
 from distil_tui.core.resolve.names import compatible
 from distil_tui.core.store import Store, StoreError
 from distil_tui.core.tracking import tracking_id
+from tests.stores import sqlite_only, store_url
 
 from .conftest import FROZEN_NOW
 
@@ -276,7 +278,7 @@ def test_tracking_ids_are_opaque_unique_and_reproducible(tmp_path, write):
     ]
     results = []
     for n in range(2):
-        s = Store(f"sqlite:///{tmp_path / f'{n}.db'}")
+        s = Store(store_url(tmp_path / f'{n}.db'))
         for path, kw in files:
             import_file(s, path, **kw)
         results.append(record_grouping(s))
@@ -302,8 +304,25 @@ def test_a_tracking_id_is_the_first_130_bits_of_its_keyed_hash_in_crockford_base
     assert tracking_id(n) == expected
 
 
+def test_a_store_opens_while_another_process_writes_to_it(tmp_path, write):
+    """An up-to-date store opens without the write lock: a terminal opens
+    the app while another imports (however long that import takes)."""
+    url = store_url(tmp_path / "busy.db")
+    first = Store(url)
+    import_file(first, write("a.csv", "email\nann@x.org\n"), source="news")
+    opened: list[Store] = []
+    with first.write():
+        opener = threading.Thread(target=lambda: opened.append(Store(url)))
+        opener.start()
+        opener.join(timeout=10)
+        assert opened, "opening the store waited for the writer"
+    assert get_profile(opened[0], "ann@x.org") is not None
+    opened[0].close()
+    first.close()
+
+
 def test_a_store_from_a_newer_version_is_refused(tmp_path):
-    url = f"sqlite:///{tmp_path / 's.db'}"
+    url = store_url(tmp_path / 's.db')
     s = Store(url)
     with s.write() as conn:
         conn.execute(update(schema.Meta.__table__).values(value="99"))
@@ -312,6 +331,7 @@ def test_a_store_from_a_newer_version_is_refused(tmp_path):
         Store(url)
 
 
+@sqlite_only
 def test_store_is_wal_and_private(tmp_path):
     path = tmp_path / "private" / "s.db"
     s = Store(f"sqlite:///{path}")

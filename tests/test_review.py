@@ -20,6 +20,7 @@ from distil_tui.core.merges import (
 from distil_tui.core.profiles import get_profile
 from distil_tui.core.schema import SCHEMA_VERSION, T_CUSTOMER, T_RECORD, T_RETIRED
 from distil_tui.core.store import Store
+from tests.stores import sqlite_only, store_url
 
 HOUSEHOLD = "id,email,first_name\nS1,smiths@x.org,John\nS2,smiths@x.org,Jane\n"
 
@@ -145,7 +146,7 @@ def test_merge_then_undo_restores_the_grouping(store, write):
 
 
 def test_cli_approve_reject_undo(tmp_path, write, capsys):
-    db = str(tmp_path / "r.db")
+    db = store_url(tmp_path / "r.db")
     main(["import", str(write("s.csv", HOUSEHOLD)), "--source", "shop", "--id-column", "id", "--db", db])
     main(["import", str(write("t.csv", "id,email,first_name\nT1,jones@x.org,Al\nT2,jones@x.org,Bea\n")),
           "--source", "shop2", "--id-column", "id", "--db", db])
@@ -235,7 +236,7 @@ def test_rejections_teach_the_model_that_look_alikes_differ(tmp_path, write):
              "C1,Jon,Walker,YO1 7HH,9 High Street,1940-03-03\nC2,John,Walker,YO1 7HH,9 High Street,1970-04-04\n")
     probabilities = {}
     for name, decide in (("kept", False), ("rejected", True)):
-        store = Store(f"sqlite:///{tmp_path / name}.db")
+        store = Store(store_url(f"{tmp_path / name}.db"))
         imp(store, write, "first.csv", first, "shop", id_column="id")
         pending = list_candidates(store)
         assert pending and all(c.probability is not None for c in pending)
@@ -274,6 +275,7 @@ def test_each_record_says_why_it_joined_its_customer(store, write, tmp_path):
     assert mary == {("news", "2"): None, ("more", "M1"): "shared email_address bo@x.org"}
 
 
+@sqlite_only
 def test_a_version_1_store_is_upgraded_in_place(tmp_path):
     import sqlite3
 
@@ -294,6 +296,7 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path):
         assert "link" in {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(source_record)")}
 
 
+@sqlite_only
 def test_a_version_2_store_loses_the_indexes_nothing_reads(tmp_path):
     import sqlite3
 
@@ -369,7 +372,7 @@ def test_the_review_queue_is_the_pending_candidates_most_likely_first(tmp_path):
     then those held by a protection; none whose customers came together."""
     from distil_tui.core import demo
 
-    store = Store(f"sqlite:///{tmp_path / 'demo.db'}")
+    store = Store(store_url(tmp_path / "demo.db"))
     for item in demo.generate(tmp_path / "demo", customers=400, seed=20).imports:
         import_file(store, item.path, source=item.source, fmt=item.fmt, id_column=item.id_column,
                     customer_id_source="shop" if item.fmt == "events" else None)

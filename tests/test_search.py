@@ -12,6 +12,7 @@ from distil_tui.core.merges import approve, list_candidates, list_merges, undo
 from distil_tui.core.schema import T_CUSTOMER
 from distil_tui.core.search import search_customers
 from distil_tui.core.store import Store
+from tests.stores import ON_POSTGRES, sqlite_only, store_url
 
 PEOPLE = (
     "id,first_name,last_name,email,phone\n"
@@ -140,8 +141,12 @@ def test_fragments_of_emails_and_phone_numbers(people):
 
 
 def indexed(store: Store) -> set[int]:
+    """The customers the index holds (on PostgreSQL: those with a name word
+    or a contact value to hold)."""
+    sql = ("SELECT customer_id FROM search_word UNION SELECT customer_id FROM search_contact" if ON_POSTGRES
+           else "SELECT rowid FROM search_name")
     with store.read() as conn:
-        return {r[0] for r in conn.exec_driver_sql("SELECT rowid FROM search_name")}
+        return {r[0] for r in conn.exec_driver_sql(sql)}
 
 
 def customer_ids(store: Store) -> set[int]:
@@ -200,10 +205,10 @@ def test_an_approved_candidate_and_its_undo(store, write):
 
 def test_a_store_without_an_index_builds_it_when_opened(people, tmp_path):
     with people.write() as conn:
-        conn.exec_driver_sql("DROP TABLE search_name_vocab")
-        conn.exec_driver_sql("DROP TABLE search_name")
+        for table in ("search_word",) if ON_POSTGRES else ("search_name_vocab", "search_name"):
+            conn.exec_driver_sql(f"DROP TABLE {table}")
     people.close()
-    reopened = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    reopened = Store(store_url(tmp_path / 'store.db'))
     assert names(reopened, "jonh smith")[0] == "John Smith"
     assert indexed(reopened) == customer_ids(reopened)
     # An index of an older format is built again too.
@@ -211,7 +216,7 @@ def test_a_store_without_an_index_builds_it_when_opened(people, tmp_path):
         conn.exec_driver_sql("UPDATE search_state SET format = 0")
         conn.exec_driver_sql("DELETE FROM search_contact")
     reopened.close()
-    again = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    again = Store(store_url(tmp_path / 'store.db'))
     assert names(again, "smith@gm") == ["John Smith"]
     again.close()
 
@@ -224,6 +229,7 @@ def test_phone_numbers_are_indexed_by_their_national_significant_number():
     assert search_index.phone_digits(None) is None
 
 
+@sqlite_only
 def test_after_imports_of_every_kind_the_index_is_what_a_fresh_build_makes(tmp_path):
     """Imports refresh only the customers whose names, email or phone
     changed: the index must still hold exactly what rebuilding it gives."""

@@ -13,6 +13,7 @@ from distil_tui.core.importer import import_file
 from distil_tui.core.schema import SCHEMA_VERSION, T_CUSTOMER
 from distil_tui.core.segments import Condition, Segment, SegmentError, parse_condition
 from distil_tui.core.store import Store
+from tests.stores import sqlite_only
 
 SHOP = (
     "customer_id,first_name,last_name,email,town,dob,loyalty_tier,points\n"
@@ -263,6 +264,7 @@ def test_custom_attribute_names_can_hold_any_character(store, write):
 # -- schema version 4 -------------------------------------------------------------
 
 
+@sqlite_only
 def test_a_version_3_store_gains_segments_when_opened(tmp_path):
     path = tmp_path / "old.db"
     Store(f"sqlite:///{path}").close()

@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from distil_tui.ui.screens import BrowseScreen
 from distil_tui.ui.text import literal, moment
 from distil_tui.ui.widgets import ProfileView, ResultsTable, SearchBox
+from tests.stores import store_url
 
 SIZE = (100, 30)
 
@@ -263,7 +264,7 @@ async def test_an_empty_store_says_how_to_import(tmp_path) -> None:
     from distil_tui.core.store import Store
     from distil_tui.ui.app import DistilApp
 
-    app = DistilApp(Store(f"sqlite:///{tmp_path / 'empty.db'}"), cursor_blink=False)
+    app = DistilApp(Store(store_url(tmp_path / 'empty.db')), cursor_blink=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert result_names(pilot) == []
@@ -405,7 +406,7 @@ async def test_the_event_timeline_pages_through_every_event(tmp_path) -> None:
     from distil_tui.core.store import Store
     from distil_tui.ui.app import DistilApp
 
-    store = Store(f"sqlite:///{tmp_path / 'events.db'}")
+    store = Store(store_url(tmp_path / 'events.db'))
     (tmp_path / "shop.csv").write_text("id,first_name,last_name,email\n7,Eve,Events,eve@x.org\n")
     import_file(store, tmp_path / "shop.csv", source="shop", id_column="id")
     lines = [json.dumps({"anonymous_user_id": "eve-pc", "timestamp": f"2026-03-01T10:{n // 60:02d}:{n % 60:02d}Z",

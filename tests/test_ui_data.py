@@ -26,6 +26,7 @@ from distil_tui.ui.screens.segments import SegmentEditor, SegmentsScreen
 from distil_tui.ui.widgets import ProfileView
 from distil_tui.ui.widgets.data_grid import WINDOW_PAGES, DataGrid
 from tests.conftest import FROZEN_NOW
+from tests.stores import store_url
 from tests.test_ui import pilot_test, settle
 
 SIZE = (120, 30)
@@ -50,7 +51,7 @@ def big_store(tmp_path: Path):
             n += 1
     path = tmp_path / "people.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    store = Store(f"sqlite:///{tmp_path / 'big.db'}", now=lambda: FROZEN_NOW)
+    store = Store(store_url(tmp_path / 'big.db'), now=lambda: FROZEN_NOW)
     import_file(store, path, source="shop", id_column="id")
     assert segments.count(store, None) == n
     yield store

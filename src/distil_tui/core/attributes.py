@@ -148,7 +148,8 @@ def _custom_value_sqlite(element, compiler, **kw):
 @compiles(_CustomValue, "postgresql")
 def _custom_value_postgresql(element, compiler, **kw):
     column, key, _escaped = list(element.clauses)
-    return f"(CAST({compiler.process(column, **kw)} AS JSONB) ->> {compiler.process(key, **kw)})"
+    # In code point order, as the store's text columns (store.py) and SQLite.
+    return f"((CAST({compiler.process(column, **kw)} AS JSONB) ->> {compiler.process(key, **kw)}) COLLATE \"C\")"
 
 
 def column(name: str) -> ColumnElement:

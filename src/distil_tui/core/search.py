@@ -11,7 +11,9 @@ Each kind of key has the cheapest structure that answers it:
 - a fragment of an email or of a phone number's digits: the trigram index;
 - names: the FTS5 word index (``search_index``), in tiers from exact to
   more and more typos, each query limited in rowid order and re-ranked
-  here: FTS5 sorting by its own rank would take 10-150 ms.
+  here: FTS5 sorting by its own rank would take 10-150 ms.  On PostgreSQL
+  the same queries (:class:`_Match`) run over a table of name words, in the
+  same order, so that both find the same customers.
 
 Typos are matched per word against the vocabulary of name words, not per
 customer: one edit from 4 letters, two from 9, a transposition counting as
@@ -24,7 +26,7 @@ finally name and id, so that ties always break the same way.  A tier is
 only queried while the ones above it have not filled the page: nothing it
 found could be shown.
 
-The hot path talks to the SQLite driver directly: at well under a
+The hot path talks to the database driver directly: at well under a
 millisecond per statement, SQLAlchemy's own overhead would be most of the
 time.
 """
@@ -48,13 +50,13 @@ from rapidfuzz.distance import OSA
 from distil_tui.core import normalize as norm
 from distil_tui.core import search_index
 from distil_tui.core.models import CustomerHit
+from distil_tui.core.search_index import WORDS as _WORDS
 from distil_tui.core.search_index import phone_digits, trunk_prefix
-from distil_tui.core.store import Store, StoreError
+from distil_tui.core.store import Store
 from distil_tui.settings import default_region
 
 EXACT, PREFIX, NEAR = 0, 1, 2  # tiers, ranked in this order
 _HIGH = "\uffff"
-_WORDS = re.compile(r"[^\W_]+")  # what FTS5's unicode61 tokenizer calls a word
 _PHONE_LIKE = re.compile(r"[\d\s+().\-/]+")
 _FETCH = 100  # rows one FTS5 or range query fetches, to be re-ranked
 _TERMS_PER_WORD = 60  # FTS5 terms for one typed word and number of typos
@@ -84,12 +86,95 @@ class _Row:
 def search_customers(store: Store, query: str, limit: int = 20) -> list[CustomerHit]:
     """Customers matching ``query``, best first; with an empty query, the
     customers seen most recently."""
-    if not store.is_sqlite:
-        raise StoreError(f"{store.display_name}: customer search needs SQLite's FTS5 index; "
-                         "search on other databases is not written yet")
     with store.read() as conn:
-        db = conn.connection.driver_connection
+        db = (_Postgres if store.is_postgres else _Sqlite)(conn.connection.driver_connection)
         return _Search(db, _cached(store, db), limit).run(query)
+
+
+# A name query: customers holding, for every group of one conjunction, one of
+# its terms, for any of the conjunctions, and not matching ``but_not``.  A
+# term is a word, or the start of one (``prefix``).
+_Term = tuple[str, bool]  # (word, prefix)
+_Group = tuple[_Term, ...]  # any of these terms
+_Conjunction = tuple[_Group, ...]  # all of these groups
+
+
+@dataclass(frozen=True)
+class _Match:
+    any_of: tuple[_Conjunction, ...]
+    but_not: _Conjunction = ()
+
+
+def _words(words: Iterable[str]) -> _Conjunction:
+    return tuple(((w, False),) for w in words)
+
+
+class _Sqlite:
+    """Search statements on SQLite: the FTS5 tables."""
+
+    def __init__(self, db) -> None:
+        self.db = db
+
+    def execute(self, sql: str, params=()):
+        return self.db.execute(sql, params)
+
+    def match(self, match: _Match, limit: int) -> list[int]:
+        def term(t: _Term) -> str:
+            return _quote(t[0]) + ("*" if t[1] else "")
+
+        def conjunction(c: _Conjunction) -> str:
+            return " AND ".join(term(g[0]) if len(g) == 1 else f"({' OR '.join(map(term, g))})" for g in c)
+
+        text = " OR ".join(f"({conjunction(c)})" for c in match.any_of)
+        if match.but_not:
+            text = f"({text}) NOT ({conjunction(match.but_not)})"
+        return [r[0] for r in self.db.execute("SELECT rowid FROM search_name WHERE search_name MATCH ? LIMIT ?",
+                                              (text, limit))]
+
+    def like(self, column: str, pattern: str, limit: int) -> list[int]:
+        return [r[0] for r in self.db.execute(f"SELECT rowid FROM search_contact WHERE {column} LIKE ? LIMIT ?",
+                                              (pattern, limit))]
+
+    def vocabulary(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT term, doc FROM search_name_vocab"))
+
+
+class _Postgres(_Sqlite):
+    """Search statements on PostgreSQL: the word and contact tables of
+    ``search_index``, the lowest customer ids first as in FTS5's rowid
+    order.  A word is an equality, a prefix a LIKE range on the B-tree
+    (words hold no '%' or '_'); groups intersect, conjunctions unite."""
+
+    def execute(self, sql: str, params=()):
+        return self.db.execute(sql.replace("?", "%s"), params)
+
+    def match(self, match: _Match, limit: int) -> list[int]:
+        params: list = []
+
+        def group(g: _Group) -> str:
+            words = [w for w, prefix in g if not prefix]
+            starts = [w + "%" for w, prefix in g if prefix]
+            tests = (["word = ANY(%s)"] if words else []) + ["word LIKE %s"] * len(starts)
+            params.extend(([words] if words else []) + starts)
+            return f"(SELECT customer_id FROM search_word WHERE {' OR '.join(tests)})"
+
+        def conjunction(c: _Conjunction) -> str:
+            return "(" + " INTERSECT ".join(map(group, c)) + ")"
+
+        sql = "(" + " UNION ".join(map(conjunction, match.any_of)) + ")"
+        if match.but_not:
+            sql = f"({sql} EXCEPT {conjunction(match.but_not)})"
+        params.append(limit)
+        return [r[0] for r in self.db.execute(
+            f"SELECT customer_id FROM {sql} AS m ORDER BY customer_id LIMIT %s", params)]
+
+    def like(self, column: str, pattern: str, limit: int) -> list[int]:
+        return [r[0] for r in self.db.execute(
+            f"SELECT customer_id FROM search_contact WHERE {column} LIKE %s ESCAPE '' ORDER BY customer_id LIMIT %s",
+            (pattern, limit))]
+
+    def vocabulary(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT word, count(*) FROM search_word GROUP BY word"))
 
 
 def allowed_typos(word: str) -> int:
@@ -130,12 +215,12 @@ class _Search:
         # In tier order: a query runs only while the tiers above it have not
         # filled the page, as nothing it found could be shown.
         self._identifiers(query.strip())
-        exact = " AND ".join(map(_quote, self.words))
+        exact = _words(self.words)
         # A word the vocabulary lacks matches nothing: FTS5 need not be asked
         # (it would still read the other words' lists).
         known = all(w in self.vocab.counts for w in done)
         if self.name_like and known and last in self.vocab.counts:
-            self._query(EXACT, "search_name", exact)
+            self._query(EXACT, _Match((exact,)))
         if self.email_like and not self._full(PREFIX):
             self._found(PREFIX, self._ids(
                 "SELECT id FROM customer WHERE email_key >= ? AND email_key < ? ORDER BY email_key LIMIT ?",
@@ -143,9 +228,9 @@ class _Search:
         above = exact  # what the name queries so far asked for
         if self.name_like and not self.complete:
             starts = self.vocab.prefix_terms(last)
-            above = " AND ".join([*map(_quote, done), f"({' OR '.join(starts or [_quote(last)])})"])
+            above = (*_words(done), tuple(starts or [(last, False)]))
             if known and starts:
-                self._query(PREFIX, "search_name", f"{above} NOT ({exact})")
+                self._query(PREFIX, _Match((above,), exact))
         # The trigram index needs three characters.
         if self.phone_like and len(self.phone_start) >= 3:
             self._like(PREFIX, "phone", f"%^{self.phone_start}%")
@@ -165,20 +250,18 @@ class _Search:
     def _found(self, tier: int, ids: Iterable[int]) -> None:
         self.found[tier].update(ids)
 
-    def _query(self, tier: int, table: str, fts_query: str) -> None:
+    def _query(self, tier: int, match: _Match) -> None:
         if not self._full(tier):
-            self._found(tier, self._ids(f"SELECT rowid FROM {table} WHERE {table} MATCH ? LIMIT ?",
-                                        (fts_query, _FETCH)))
+            self._found(tier, self.db.match(match, _FETCH))
 
     def _like(self, tier: int, column: str, pattern: str) -> None:
         """Contact values matching a LIKE pattern, which the trigram index
         answers.  A '_' or '%' typed in an email only widens the match, and
         the rows are checked for the text itself."""
         if not self._full(tier):
-            self._found(tier, self._ids(f"SELECT rowid FROM search_contact WHERE {column} LIKE ? LIMIT ?",
-                                        (pattern, _FETCH)))
+            self._found(tier, self.db.like(column, pattern, _FETCH))
 
-    def _typos(self, above: str) -> None:
+    def _typos(self, above: _Conjunction) -> None:
         """Names with typos: FTS5 queries for each number of typos, fewest
         first, while the page is not full.  Each asks for every way of
         spreading that many typos over the words; the word being typed
@@ -204,11 +287,11 @@ class _Search:
                         terms = self.vocab.fts_terms(options, longer if i == last else False)
                         if not terms:
                             break
-                        groups.append(f"({' OR '.join(terms)})")
+                        groups.append(tuple(terms))
                     else:
-                        clauses.append(" AND ".join(groups))
+                        clauses.append(tuple(groups))
                 if clauses:
-                    self._query(NEAR, "search_name", f"({' OR '.join(clauses)}) NOT ({above})")
+                    self._query(NEAR, _Match(tuple(clauses), above))
 
     # -- identifiers -------------------------------------------------------
 
@@ -442,7 +525,7 @@ class _Vocabulary:
             self.memo[key] = self._best(found, weight)
         return self.memo[key]
 
-    def prefix_terms(self, prefix: str) -> list[str]:
+    def prefix_terms(self, prefix: str) -> list[_Term]:
         """FTS5 terms for the words starting with ``prefix``.  FTS5 reads a
         prefix of one to four letters from its own prefix index, but merges
         the lists of every word for a longer one (2 ms for 'smith*' at 1M
@@ -451,18 +534,19 @@ class _Vocabulary:
         if start == end:
             return []
         if len(prefix) <= search_index.PREFIX_INDEX or end - start > _WORDS_PER_PREFIX:
-            return [_quote(prefix) + "*"]
-        return [_quote(w) for w in self.sorted[start:end]]
+            return [(prefix, True)]
+        return [(w, False) for w in self.sorted[start:end]]
 
-    def fts_terms(self, options: list[str], longer: bool) -> list[str]:
+    def fts_terms(self, options: list[str], longer: bool) -> list[_Term]:
         """FTS5 terms for typo matches of a word (all at one distance): the
         words among them, or (``longer``) the words that the matched
         beginnings start; most common first, at most _TERMS_PER_WORD."""
         if longer:
-            terms = {t for p in options for t in self.prefix_terms(p)} - {_quote(w) for w in options}
+            terms = {t for p in options for t in self.prefix_terms(p)} - {(w, False) for w in options}
         else:
-            terms = {_quote(w) for w in options if w in self.counts}
-        return sorted(terms, key=lambda t: (-self.count(t.strip('"')), t))[:_TERMS_PER_WORD]
+            terms = {(w, False) for w in options if w in self.counts}
+        return sorted(terms, key=lambda t: (0 if t[1] else -self.count(t[0]), _quote(t[0]) + "*" * t[1])
+                      )[:_TERMS_PER_WORD]
 
     def _best(self, found: dict[str, int], weight) -> dict[str, int]:
         """The closest and most common options, at most _TERMS_PER_WORD."""
@@ -530,7 +614,7 @@ def _cached(store: Store, db) -> _Cache:
     with _lock:
         cache = _caches.get(store)
         if cache is None or cache.version != version:
-            vocabulary = _Vocabulary(dict(db.execute("SELECT term, doc FROM search_name_vocab")))
+            vocabulary = _Vocabulary(db.vocabulary())
             cache = _Cache(version, vocabulary, tuple(_customer_id_sources(db)))
             _caches[store] = cache
         return cache

@@ -24,9 +24,23 @@ from the customer rows: :func:`refresh` after customer rows were written,
 :func:`remove` after they were deleted.  An import refreshes its new
 customers once, after the load; a refresh of most of the store rebuilds it.
 
-SQLite only.  On another backend these functions do nothing and
-``search.search_customers`` refuses with a clear error: a PostgreSQL search
-(pg_trgm) is yet to be written.
+PostgreSQL has no FTS5; it keeps the same index in ordinary tables, so that
+a search finds the same customers in the same order on both:
+
+- ``search_word``: one row per (name word, customer), the words cut from the
+  folded names as FTS5's tokenizer cuts them (:data:`WORDS`), in a B-tree on
+  (word, customer): a word is an equality look-up, a prefix a range (the
+  "C" collation: code point order, as in the vocabulary's bisect); the
+  vocabulary is its words counted.
+- ``search_contact``: the same email and ``'^'`` + phone digits as on SQLite,
+  with pg_trgm's GIN trigram indexes so that ``LIKE '%fragment%'`` is
+  answered from an index (where the extension cannot be created, LIKE reads
+  the table: the same answers, slower).
+
+Each query takes the lowest customer ids that match, as FTS5's rowid order
+does, so that the same candidates reach the ranking.  The words are cut in
+Python (the build is a read of the customers and a bulk insert), because
+PostgreSQL's regular expressions and FTS5 disagree on what a word is.
 """
 
 from __future__ import annotations
@@ -36,7 +50,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect
+from sqlalchemy.exc import DBAPIError
 
 from distil_tui.core import phones
 
@@ -60,28 +75,66 @@ _CONTACT_SQL = ("INSERT INTO search_contact (rowid, email, phone) SELECT id, ema
 _CHUNK = 5000
 _BUILD_CACHE_KIB = 16 * 1024
 _NON_DIGIT = re.compile(r"\D+")
+WORDS = re.compile(r"[^\W_]+")  # what FTS5's unicode61 tokenizer calls a word
+
+_PG_TABLES = (
+    'CREATE TABLE IF NOT EXISTS search_word (word VARCHAR COLLATE "C" NOT NULL, '
+    "customer_id INTEGER NOT NULL, PRIMARY KEY (word, customer_id))",
+    "CREATE INDEX IF NOT EXISTS ix_search_word_customer ON search_word (customer_id)",
+    'CREATE TABLE IF NOT EXISTS search_contact (customer_id INTEGER PRIMARY KEY, email VARCHAR COLLATE "C", '
+    'phone VARCHAR COLLATE "C")',
+)
+_PG_TRIGRAMS = (
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX IF NOT EXISTS ix_search_contact_email ON search_contact USING gin (email gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_search_contact_phone ON search_contact USING gin (phone gin_trgm_ops)",
+)
 
 
 def available(conn: Connection) -> bool:
-    return conn.dialect.name == "sqlite"
+    return conn.dialect.name in ("sqlite", "postgresql")
 
 
 def ensure_search_index(conn: Connection) -> None:
     """Create the index if it is missing, and build it when it is empty
     while customers exist (a store made before search had an index) or was
-    made by an older format."""
+    made by an older format.  On PostgreSQL, where a store never had no
+    index, when a table of it was missing (a nameless customer leaves no
+    word: emptiness says nothing there)."""
     if not available(conn):
         return
+    postgres = conn.dialect.name == "postgresql"
+    missing = postgres and not {"search_word", "search_contact"} <= set(inspect(conn).get_table_names())
     conn.exec_driver_sql(_STATE)
     state = conn.exec_driver_sql("SELECT format FROM search_state WHERE id = 1").first()
-    for _name, ddl in _TABLES:
-        conn.exec_driver_sql(ddl)
+    if postgres:
+        _pg_create(conn)
+    else:
+        for _name, ddl in _TABLES:
+            conn.exec_driver_sql(ddl)
     if state is None:
-        conn.exec_driver_sql("INSERT INTO search_state (id, format, version) VALUES (1, ?, 0)", (FORMAT,))
-    empty = conn.exec_driver_sql("SELECT 1 FROM search_name LIMIT 1").first() is None
-    customers = conn.exec_driver_sql("SELECT 1 FROM customer LIMIT 1").first() is not None
-    if (state is not None and state[0] != FORMAT) or (empty and customers):
+        conn.exec_driver_sql(f"INSERT INTO search_state (id, format, version) VALUES (1, {FORMAT}, 0)")
+    if (state is not None and state[0] != FORMAT) or missing or (not postgres and _empty_with_customers(conn)):
         build(conn)
+
+
+def is_current(conn: Connection, tables: set[str]) -> bool:
+    """Would :func:`ensure_search_index` leave the index as it is?  (It can
+    be asked in a read transaction; ``tables`` are the store's tables.)"""
+    if not available(conn):
+        return True
+    postgres = conn.dialect.name == "postgresql"
+    needed = {"search_state", "search_contact"} | ({"search_word"} if postgres else {"search_name",
+                                                                                   "search_name_vocab"})
+    if not needed <= tables:
+        return False
+    state = conn.exec_driver_sql("SELECT format FROM search_state WHERE id = 1").first()
+    return state is not None and state[0] == FORMAT and (postgres or not _empty_with_customers(conn))
+
+
+def _empty_with_customers(conn: Connection) -> bool:
+    return (conn.exec_driver_sql("SELECT 1 FROM search_name LIMIT 1").first() is None
+            and conn.exec_driver_sql("SELECT 1 FROM customer LIMIT 1").first() is not None)
 
 
 def build(conn: Connection) -> None:
@@ -89,6 +142,11 @@ def build(conn: Connection) -> None:
     table, then each table merged into one b-tree (twice as fast to query,
     for a second or two at 1M customers).  About 10 s at 1M customers."""
     if not available(conn):
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("TRUNCATE search_word, search_contact")
+        _pg_insert(conn, None)
+        conn.exec_driver_sql(f"UPDATE search_state SET format = {FORMAT}, version = version + 1 WHERE id = 1")
         return
     _register_functions(conn)
     # The build reads every customer once: through a small page cache, so
@@ -104,7 +162,7 @@ def build(conn: Connection) -> None:
     conn.exec_driver_sql(_CONTACT_SQL)
     conn.exec_driver_sql("INSERT INTO search_name (search_name) VALUES ('optimize')")
     conn.exec_driver_sql("INSERT INTO search_contact (search_contact) VALUES ('optimize')")
-    conn.exec_driver_sql("UPDATE search_state SET format = ?, version = version + 1 WHERE id = 1", (FORMAT,))
+    conn.exec_driver_sql(f"UPDATE search_state SET format = {FORMAT}, version = version + 1 WHERE id = 1")
     conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache_size)}")
 
 
@@ -119,6 +177,13 @@ def refresh(conn: Connection, customer_ids: Iterable[int]) -> None:
     top = conn.exec_driver_sql("SELECT max(id) FROM customer").scalar() or 0
     if len(ids) > 10_000 and 2 * len(ids) > top:
         build(conn)
+        return
+    if conn.dialect.name == "postgresql":
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start:start + _CHUNK]
+            _delete(conn, chunk)
+            _pg_insert(conn, chunk)
+        _bump(conn)
         return
     _register_functions(conn)
     for start in range(0, len(ids), _CHUNK):
@@ -142,9 +207,49 @@ def remove(conn: Connection, customer_ids: Iterable[int]) -> None:
 
 
 def _delete(conn: Connection, ids: list[int]) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("DELETE FROM search_word WHERE customer_id = ANY(%s)", (ids,))
+        conn.exec_driver_sql("DELETE FROM search_contact WHERE customer_id = ANY(%s)", (ids,))
+        return
     marks = ", ".join("?" * len(ids))
     conn.exec_driver_sql(f"DELETE FROM search_name WHERE rowid IN ({marks})", tuple(ids))
     conn.exec_driver_sql(f"DELETE FROM search_contact WHERE rowid IN ({marks})", tuple(ids))
+
+
+def _pg_create(conn: Connection) -> None:
+    """PostgreSQL's tables, and the trigram indexes where pg_trgm can be had
+    (it ships with PostgreSQL; creating it needs the right to create in the
+    database, which a store's owner has)."""
+    for ddl in _PG_TABLES:
+        conn.exec_driver_sql(ddl)
+    try:
+        with conn.begin_nested():
+            for ddl in _PG_TRIGRAMS:
+                conn.exec_driver_sql(ddl)
+    except DBAPIError:
+        pass  # LIKE reads the table instead: the same answers, slower
+
+
+def _pg_insert(conn: Connection, ids: list[int] | None) -> None:
+    """Index the customers ``ids`` (all of them for ``None``), as
+    ``_NAME_SQL`` and ``_CONTACT_SQL`` do on SQLite."""
+    sql = "SELECT id, first_name_key, last_name_key, email_key, mobile_phone_no FROM customer"
+    if ids is not None:
+        sql += " WHERE id = ANY(%s)"
+    rows = conn.exec_driver_sql(sql, (ids,) if ids is not None else ()).all()
+    for start in range(0, len(rows), _CHUNK):
+        words = []
+        contacts = []
+        for cid, first, last, email, phone in rows[start:start + _CHUNK]:
+            words += [(word, cid) for word in sorted(set(WORDS.findall(f"{first or ''} {last or ''}")))]
+            if email is not None or phone is not None:
+                digits = phone_digits(phone)
+                contacts.append((cid, email, None if digits is None else "^" + digits))
+        if words:
+            conn.exec_driver_sql("INSERT INTO search_word (word, customer_id) VALUES (%s, %s)", words)
+        if contacts:
+            conn.exec_driver_sql("INSERT INTO search_contact (customer_id, email, phone) VALUES (%s, %s, %s)",
+                                 contacts)
 
 
 def _bump(conn: Connection) -> None:

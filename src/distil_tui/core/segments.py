@@ -7,8 +7,9 @@ attribute's type, and a value:
 
 - text: ``equals``, ``contains``, ``starts_with``, ignoring case: both sides
   go through the database's ``lower``, so a value typed as stored always
-  matches; on SQLite only ASCII letters are folded (``zoë`` and ``ZOë``
-  find ``Zoë``; ``émile`` does not find ``ÉMILE``, ``Émile`` does);
+  matches; only ASCII letters are folded, on SQLite and PostgreSQL alike
+  (``zoë`` and ``ZOë`` find ``Zoë``; ``émile`` does not find ``ÉMILE``,
+  ``Émile`` does);
 - date: ``before``, ``after``; the value is a day (``2026-01-01``) or a time
   (``2026-01-01T09:30:00Z``).  A day means the whole day: ``after
   2026-01-01`` starts on the 2nd, ``before 2026-01-01`` ends on the 31st;
@@ -223,16 +224,16 @@ def _filter(condition: Condition) -> ColumnElement:
     assert value is not None
     # Both sides through the database's lower(), so that a value typed as
     # stored always matches, whatever lower() does with non-ASCII letters.
-    low = func.lower(literal(unicodedata.normalize("NFC", value), String()))
+    low = _Lower(literal(unicodedata.normalize("NFC", value), String()))
     if op == "equals":
-        return func.lower(col) == low
+        return _Lower(col) == low
     if op == "contains":
-        pattern = literal("%") + func.lower(literal(_like_escaped(value), String())) + "%"
-        return func.lower(col).like(pattern, escape="/")
+        pattern = literal("%") + _Lower(literal(_like_escaped(value), String())) + "%"
+        return _Lower(col).like(pattern, escape="/")
     if op == "starts_with":
         # A range on lower(col) rather than LIKE: an index on lower(col)
         # answers it, and LIKE ignores case differently on each backend.
-        return and_(func.lower(col) >= low, func.lower(col) < low + "\U0010ffff")
+        return and_(_Lower(col) >= low, _Lower(col) < low + "\U0010ffff")
     if op in ("before", "after"):
         bound, whole_day = _date_bound(value, where_)
         if op == "before":
@@ -245,6 +246,27 @@ def _filter(condition: Condition) -> ColumnElement:
     # nor less (SQLite would read it as 0, PostgreSQL refuse the cast).
     target = col if numeric else case((_IsNumber(col), cast(col, Float)), else_=None)
     return target > number if op == "greater_than" else target < number
+
+
+class _Lower(FunctionElement):
+    """``lower()`` of text, folding ASCII letters only: SQLite's does no
+    more, and PostgreSQL's does the same in the "C" collation (in another,
+    each side would fold by its own collation, and 'ZOË' typed as stored
+    would not find itself)."""
+
+    type = String()
+    inherit_cache = True
+    name = "lower"
+
+
+@compiles(_Lower)
+def _lower_sqlite(element, compiler, **kw):
+    return f"lower({compiler.process(list(element.clauses)[0], **kw)})"
+
+
+@compiles(_Lower, "postgresql")
+def _lower_postgresql(element, compiler, **kw):
+    return f'lower(({compiler.process(list(element.clauses)[0], **kw)}) COLLATE "C")'
 
 
 class _IsNumber(FunctionElement):

@@ -5,6 +5,17 @@ headless import can work on one store at once.  Write transactions start with
 ``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes can
 fail at once with "database is locked" when another writer got there first,
 whatever the busy timeout says.
+
+PostgreSQL (``postgresql://...``, through psycopg 3) gets the same one writer
+at a time: every write transaction first takes a transaction-level advisory
+lock of its own store (database and schema), so that an import, a merge or an
+undo reads what the store holds, decides and writes with no other writer in
+between: two imports at once never merge the same customers twice, and new
+ids taken as ``max(id) + 1`` are never taken twice.  Writes run in READ
+COMMITTED, so that each statement after the lock sees everything committed
+before it; reads run in REPEATABLE READ, one snapshot like SQLite's.  Text
+columns are created with the "C" collation: strings compare and sort by code
+point, as on SQLite, whatever the database's locale.
 """
 
 from __future__ import annotations
@@ -20,14 +31,20 @@ import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 from distil_tui.core import schema
 from distil_tui.core.schema import SCHEMA_VERSION, Meta
 from distil_tui.core.search_index import ensure_search_index
+from distil_tui.core.search_index import is_current as search_index_is_current
 
 CACHE_KIB = 128 * 1024
 BUSY_TIMEOUT_MS = 30_000
+# The advisory lock of a PostgreSQL store: this class of lock, and the hash of
+# the store's schema (advisory locks are already one space per database).
+_LOCK_CLASS = 0x64697374  # "dist"
 
 
 class StoreError(Exception):
@@ -43,9 +60,13 @@ class Store:
     takes its own connection from the engine's pool."""
 
     def __init__(self, url: str, *, now: Callable[[], str] = utc_now) -> None:
+        parsed = make_url(url)
+        if parsed.drivername == "postgresql":  # SQLAlchemy's default would be psycopg2
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         self.url = url
         self.now = now
-        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.is_postgres = parsed.get_backend_name() == "postgresql"
         # hide_parameters: a database error's message (shown, printed) must
         # not carry the customer values of the statement that failed.
         if self.is_sqlite:
@@ -53,23 +74,43 @@ class Store:
             self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False},
                                                 hide_parameters=True)
             _install_sqlite_hooks(self.engine)
+        elif self.is_postgres:
+            try:
+                self.engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
+            except ModuleNotFoundError as exc:
+                raise StoreError(f"{self.display_name}: PostgreSQL needs the psycopg driver: "
+                                 "pip install 'distil-tui[postgres]'") from exc
         else:
-            self.engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
-        self._check_and_create_schema()
+            raise StoreError(f"{self.display_name}: only SQLite and PostgreSQL stores are supported")
+        try:
+            self._check_and_create_schema()
+        except OperationalError as exc:
+            if not self.is_postgres:
+                raise
+            self.engine.dispose()
+            raise StoreError(f"{self.display_name}: cannot open the store: {exc.orig or exc}") from exc
 
     # -- transactions ---------------------------------------------------
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        """One read transaction: one snapshot of the store."""
+        with self.engine.connect() as conn:
+            if self.is_postgres:
+                conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction: everything in it lands, or nothing does."""
+        """One write transaction: everything in it lands, or nothing does;
+        no other writer of the store runs at the same time."""
         with self.engine.connect() as conn:
             conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
+                if self.is_postgres:
+                    conn.exec_driver_sql(
+                        f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, hashtext(current_schema()))")
                 yield conn
 
     def close(self) -> None:
@@ -91,6 +132,13 @@ class Store:
                     f"newer distil-tui; this version understands up to {SCHEMA_VERSION}. "
                     "Upgrade distil-tui to open it."
                 )
+            if version == SCHEMA_VERSION:
+                # Nothing to create or migrate: no write lock to wait for, so
+                # that a store opens while another process imports into it.
+                with self.read() as conn:
+                    tables = set(inspect(conn).get_table_names())
+                    if {t.name for t in _tables()} <= tables and search_index_is_current(conn, tables):
+                        return
         with self.write() as conn:
             SQLModel.metadata.create_all(conn, tables=_tables())
             # Read again under the write lock: another process may have made
@@ -103,7 +151,7 @@ class Store:
                 )
             else:
                 self._migrate(conn, int(found) if found else 0)
-            ensure_search_index(conn)  # derived data: created, and built if missing (SQLite only)
+            ensure_search_index(conn)  # derived data: created, and built if missing
 
     def _migrate(self, conn: Connection, version: int) -> None:
         """Bring an older store up to SCHEMA_VERSION, one step at a time."""
@@ -210,6 +258,26 @@ def _install_sqlite_hooks(engine: Engine) -> None:
                     raise
 
 
+@compiles(AutoString, "postgresql")
+def _text_in_code_point_order(type_, compiler, **kw) -> str:
+    """Text columns on PostgreSQL compare as on SQLite, by code point: the
+    order of names in the Data panel, ``max()`` of times and the key ranges
+    of search must not depend on the database's locale."""
+    return 'VARCHAR COLLATE "C"'
+
+
+def sync_ids(conn: Connection, table) -> None:
+    """After rows were inserted with ids of their own (``max(id) + 1``, taken
+    under the write lock), move PostgreSQL's sequence of ``table`` past them,
+    so that a row inserted without an id gets a free one.  SQLite needs
+    nothing: it takes ``max(id) + 1`` itself."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.exec_driver_sql(
+        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), max(id)) FROM {table.name} "
+        "HAVING max(id) IS NOT NULL")
+
+
 def json_text(value: object) -> str:
     """JSON as the store keeps it: sorted keys, so that equal values are
     equal strings; non-ASCII kept as it is."""
@@ -241,10 +309,12 @@ def bulk_insert(conn: Connection, table, rows: list[dict] | list[tuple],
     marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
     if marker is None:  # a driver with named or numbered parameters
         conn.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
-        return
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-           f"VALUES ({', '.join([marker] * len(columns))})")
-    conn.exec_driver_sql(sql, rows)
+    else:
+        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+               f"VALUES ({', '.join([marker] * len(columns))})")
+        conn.exec_driver_sql(sql, rows)
+    if "id" in columns:
+        sync_ids(conn, table)
 
 
 def rows_in(conn: Connection, sql: str, values: Sequence, params: Sequence = (), *,
