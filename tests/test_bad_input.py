@@ -56,7 +56,7 @@ def seeded(store, write):
 
 def cli_import(store, path, *options: str) -> int:
     """Run ``distil-tui import`` on the store's file; its exit status."""
-    return main(["import", str(path), "--db", str(store.engine.url.database), *options])
+    return main(["import", str(path), "--db", store.url, *options])
 
 
 # -- refused files ---------------------------------------------------------------
@@ -278,10 +278,10 @@ def test_events_with_bad_lines_keep_the_good_ones(seeded):
     summary = import_file(seeded, path, source="web")
     assert summary.format == "events"
     assert rejections(summary) == [
-        (2, "timestamp 'yesterday' is not ISO 8601"),
+        (2, "timestamp is not ISO 8601"),  # the value is not echoed: it may be anything
         (3, "missing anonymous_user_id"),
         (4, "missing timestamp"),
-        (5, "timestamp '1772359200' is not ISO 8601"),
+        (5, "timestamp is not ISO 8601"),
         (6, "malformed JSON: Expecting value at column 75"),
     ]
     with seeded.read() as conn:

@@ -617,8 +617,10 @@ class _Apply:
             return []
         rng = random.Random(top)
         ids = sorted({rng.randint(1, top) for _ in range(min(limit, top))})
-        return [f for _rid, _cid, f in self._stored_fields("id IN ({in}) AND kind != 'visitor'", ids)
-                if not f.is_empty()]
+        # In id order: the sample's order decides which pairs measure u, and
+        # PostgreSQL returns rows in whatever order they lie on disk.
+        found = sorted(self._stored_fields("id IN ({in}) AND kind != 'visitor'", ids), key=lambda r: r[0])
+        return [f for _rid, _cid, f in found if not f.is_empty()]
 
     def _stored_fields(self, where: str, values: list, *, with_customer: bool = False
                        ) -> Iterator[tuple[int, int | None, MatchFields]]:
