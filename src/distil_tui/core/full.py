@@ -342,7 +342,7 @@ def _held_candidates(conn: Connection, now: str, linker: Linker, import_run_id: 
         pair = frozenset((customer_of[a], customer_of[b]))
         if len(pair) < 2 or pair in pending:
             continue
-        pending.add(pair)
+        pending[pair] = h.reason != "probability_band"
         out.append({
             "created_at": now, "record_a_id": a, "record_b_id": b, "probability": h.probability,
             "reason": h.reason, "evidence": json_text(h.evidence or {h.kind: h.value}),

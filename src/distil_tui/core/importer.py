@@ -824,8 +824,9 @@ class _Apply:
         events_imported = self._write_events(events, new, record_id, updated)
 
         # 5. Merge candidates for the links the protections held.
+        pending = pending_pairs(conn)
         candidates = self._write_candidates(linker, new, record_id, customer_records, owners,
-                                            current, customer_of_node)
+                                            current, customer_of_node, pending)
 
         # 6. Attributes of every customer that changed.
         changed = set(survivor_of.values()) | {current(old.customer_id) for old, _r, _a in updated}
@@ -835,7 +836,7 @@ class _Apply:
         # A customer the protections once held apart from another, that now
         # grows, may settle differently with what it has gained; so may one
         # whose records now say something else than when they were linked.
-        self.unsettled |= changed & {cid for pair in pending_pairs(conn, protections_only=True) for cid in pair}
+        self.unsettled |= changed & {cid for pair, protected in pending.items() if protected for cid in pair}
         self.unsettled |= {current(old.customer_id) for old, rec, _a in updated if rec.values != old.values}
         return {
             "customers_created": len(fresh),
@@ -888,7 +889,9 @@ class _Apply:
         return len(rows)
 
     def _write_candidates(self, linker: Linker, new, record_id, customer_records, owners,
-                          current, customer_of_node) -> int:
+                          current, customer_of_node, pending: dict[frozenset[int], bool]) -> int:
+        """Write a candidate for each held link whose customers are not yet
+        waiting for review; ``pending`` (merges.pending_pairs) learns them."""
         if not linker.held:
             return 0
 
@@ -903,7 +906,6 @@ class _Apply:
                 return min(holders)
             return min(r.id for r in customer_records[node[1]])
 
-        pending = pending_pairs(self.conn)
         rows = []
         for held in linker.held:
             a, b = customer(held.left), customer(held.right)
@@ -916,7 +918,7 @@ class _Apply:
                 self.ambiguous |= pair
             if pair in pending:
                 continue
-            pending.add(pair)
+            pending[pair] = held.reason != "probability_band"
             rows.append({
                 "created_at": self.now,
                 "record_a_id": anchor(held.left, held.kind, held.value),

@@ -157,16 +157,18 @@ def _tracking_id(conn: Connection, customer_id: int) -> str:
     return conn.execute(select(T_CUSTOMER.c.tracking_id).where(T_CUSTOMER.c.id == customer_id)).scalar_one()
 
 
-def pending_pairs(conn: Connection, *, protections_only: bool = False) -> set[frozenset[int]]:
-    """The customer pairs whose merge candidates wait for review (those a
-    protection held, not a probability, with ``protections_only``)."""
-    sql = ("SELECT ra.customer_id, rb.customer_id FROM merge_candidate c "
+def pending_pairs(conn: Connection) -> dict[frozenset[int], bool]:
+    """The customer pairs whose merge candidates wait for review, each with
+    whether a protection holds it (rather than only a probability band)."""
+    sql = ("SELECT ra.customer_id, rb.customer_id, c.reason FROM merge_candidate c "
            "JOIN source_record ra ON ra.id = c.record_a_id JOIN source_record rb ON rb.id = c.record_b_id "
            "WHERE c.status = 'pending'")
-    if protections_only:
-        sql += " AND c.reason != 'probability_band'"
+    pairs: dict[frozenset[int], bool] = {}
     # Read by every batch of an import: through the driver (see driver_rows).
-    return {frozenset(pair) for pair in driver_rows(conn, sql)}
+    for a, b, reason in driver_rows(conn, sql):
+        pair = frozenset((a, b))
+        pairs[pair] = pairs.get(pair, False) or reason != "probability_band"
+    return pairs
 
 
 # -- review --------------------------------------------------------------

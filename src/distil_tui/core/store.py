@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
@@ -360,8 +360,6 @@ def bulk_update(conn: Connection, table, rows: list[dict], key: str = "id") -> N
     quote = conn.dialect.identifier_preparer.quote
     marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
     if marker is None:
-        from sqlalchemy import bindparam
-
         conn.execute(table.update().where(table.c[key] == bindparam("_key"))
                      .values({c: bindparam(c) for c in columns}),
                      [{"_key": row[key], **{c: row[c] for c in columns}} for row in rows])
