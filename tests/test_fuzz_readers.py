@@ -181,4 +181,4 @@ def test_a_large_float_deep_in_an_event_is_read(tmp_path):
     path.write_text('{"anonymous_user_id": "v1", "timestamp": "2026-03-01T10:00:00Z", '
                     f'"properties": {{"deep": {deep}}}}}\n')
     (event, line), = read_all(path)
-    assert line == 1 and event.properties["deep"][0][0][0] is not None
+    assert line == 1 and json.loads(event.properties)["deep"][0][0][0] is not None

@@ -174,13 +174,32 @@ def test_reimporting_the_same_file_changes_nothing(store, write):
     before, grouping = counts(store), record_grouping(store)
     profile = get_profile(store, "ann@x.org")
     again = import_file(store, shop, source="shop", id_column="customer_id")
-    import_file(store, events, source="web", customer_id_source="shop")
+    events_again = import_file(store, events, source="web", customer_id_source="shop")
     after = counts(store)
     assert again.customers_created == 0 and again.merges_made == 0
+    assert events_again.events_imported == 0
     assert {k: v for k, v in after.items() if k != "import_run"} == \
         {k: v for k, v in before.items() if k != "import_run"}
     assert record_grouping(store) == grouping
     assert get_profile(store, "ann@x.org") == profile
+
+
+def test_an_event_given_twice_is_imported_once_and_a_changed_one_is_new(store, write):
+    view = {"anonymous_user_id": "v1", "timestamp": "2026-03-01T10:00:00Z", "event": "page_view",
+            "properties": {"path": "/shoes", "n": 1}}
+    # The same event with its keys in another order and other spacing is the same event.
+    same = '{"properties": {"n": 1, "path": "/shoes"}, "event": "page_view", ' \
+           '"timestamp": "2026-03-01T10:00:00Z", "anonymous_user_id": "v1"}'
+    first = import_file(store, write("a.jsonl", f"{json.dumps(view)}\n{same}\n"), source="web")
+    assert first.events_imported == 1
+    changed = {**view, "properties": {"path": "/boots", "n": 1}}
+    later = {**view, "timestamp": "2026-03-01T10:00:01Z"}
+    second = import_file(store, write("b.jsonl", "\n".join(map(json.dumps, [view, changed, later])) + "\n"),
+                         source="web")
+    assert second.events_imported == 2
+    # Another source's copy of an event is that source's event.
+    assert import_file(store, write("c.jsonl", json.dumps(view) + "\n"), source="app").events_imported == 1
+    assert counts(store)["event"] == 4
 
 
 def test_a_changed_row_updates_its_record_in_place(store, write):
@@ -228,3 +247,50 @@ def test_import_run_is_recorded(store, write):
     assert run["id"] == summary.import_run_id
     assert (run["records_read"], run["records_imported"], run["records_rejected"]) == (2, 1, 1)
     assert json.loads(run["rejections"])[0]["line"] == 3
+
+
+V5_EVENT_TABLE = """CREATE TABLE event (
+    id INTEGER NOT NULL, source VARCHAR NOT NULL, event_key VARCHAR NOT NULL,
+    record_id INTEGER NOT NULL, import_run_id INTEGER NOT NULL, anonymous_user_id VARCHAR NOT NULL,
+    event_type VARCHAR NOT NULL, occurred_at VARCHAR NOT NULL, properties VARCHAR NOT NULL,
+    line INTEGER NOT NULL, PRIMARY KEY (id), UNIQUE (source, event_key),
+    FOREIGN KEY(record_id) REFERENCES source_record (id),
+    FOREIGN KEY(import_run_id) REFERENCES import_run (id))"""
+
+
+def test_a_version_5_store_gets_the_one_event_index_and_keeps_its_events(tmp_path, write):
+    from distil_tui.core.schema import SCHEMA_VERSION, T_EVENT
+    from distil_tui.core.store import Store
+    from tests.stores import ON_POSTGRES, store_url
+
+    path, events = tmp_path / "v5.db", write("ev.jsonl", EVENTS)
+    store = Store(store_url(path))
+    import_file(store, events, source="web", customer_id_source="shop")
+    with store.read() as conn:
+        before = sorted(conn.execute(select(T_EVENT)).all())
+    with store.write() as conn:  # the event table as schema 5 made it
+        if ON_POSTGRES:
+            conn.exec_driver_sql("ALTER TABLE event DROP CONSTRAINT uq_event_record_time_key")
+            conn.exec_driver_sql("ALTER TABLE event ADD UNIQUE (source, event_key)")
+        else:
+            conn.exec_driver_sql("ALTER TABLE event RENAME TO event_new")
+            conn.exec_driver_sql(V5_EVENT_TABLE)
+            conn.exec_driver_sql("INSERT INTO event SELECT * FROM event_new")
+            conn.exec_driver_sql("DROP TABLE event_new")
+        conn.exec_driver_sql("CREATE INDEX ix_event_record_time ON event (record_id, occurred_at)")
+        conn.exec_driver_sql("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    store.close()
+
+    store = Store(store_url(path))
+    with store.read() as conn:
+        assert store.meta_get(conn, "schema_version") == str(SCHEMA_VERSION)
+        assert sorted(conn.execute(select(T_EVENT)).all()) == before
+        from sqlalchemy import inspect
+
+        inspector = inspect(conn)
+        assert [u["column_names"] for u in inspector.get_unique_constraints("event")] == \
+            [["record_id", "occurred_at", "event_key"]]
+        assert "ix_event_record_time" not in {i["name"] for i in inspector.get_indexes("event")}
+    assert import_file(store, events, source="web", customer_id_source="shop").events_imported == 0
+    assert get_profile(store, "ann@x.org").event_count == 3
+    store.close()

@@ -10,6 +10,7 @@ import back, so the store is as it was.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -24,15 +25,11 @@ from distil_tui.core import search_index, tracking
 from distil_tui.core.bulk import paused_gc
 from distil_tui.core.forget import forgotten_identifiers
 from distil_tui.core.full import resolve_neighbourhood
-from distil_tui.core.ingest.events import ParsedEvent, read_events
+from distil_tui.core.ingest.apart import APART_MIN_BYTES, BatchesApart
+from distil_tui.core.ingest.batches import BATCH_RECORDS, Batch, earliest, latest, read_batches
+from distil_tui.core.ingest.events import ParsedEvent
 from distil_tui.core.ingest.mapping import ParsedRecord
-from distil_tui.core.ingest.readers import (
-    ImportRefused,
-    detect_format,
-    read_csv,
-    read_jsonl,
-    read_text,
-)
+from distil_tui.core.ingest.readers import ImportRefused, detect_format, read_head, read_text
 from distil_tui.core.merges import Merge, customer_row, merge_many, pending_pairs, write_customer_attributes
 from distil_tui.core.models import IMPORT_STAGES, ImportProgress, ImportSummary, Rejection
 from distil_tui.core.resolve import probabilistic
@@ -65,14 +62,6 @@ from distil_tui.settings import default_region
 
 FORMATS = ("auto", "csv", "jsonl", "events")
 CHUNK = 500  # values per IN (...) list: well under every backend's limit
-# Records resolved at a time: a batch's parsed records, candidates, links
-# and rows take memory in proportion, so a file of a million is resolved in
-# parts, each against what the parts before it wrote.  Measured on a CRM file
-# of 167k rows into a store of 233k customers: peak 1,015 MB in batches of
-# 50k, 756 MB in batches of 25k; but smaller batches cost time, and in a
-# tracking export they turn more visitors into customers of their own that a
-# later batch's sign-in merges (1.75M events: 36k merges at 50k, 64k at 25k).
-BATCH_RECORDS = 50_000
 MAX_REJECTIONS_KEPT = 50
 
 
@@ -137,13 +126,21 @@ def import_file(
             raise ImportCancelled(f"{path}: import cancelled; nothing was imported")
 
     # Millions of small objects that live until the import ends: see bulk.py.
-    with paused_gc():
-        text = read_text(path)
-        if fmt == "auto":
-            fmt = detect_format(path, text)
-        bar = _Bar(report, text.count("\n") + 1)
-        batches = _read(path, text, fmt, source, id_column, customer_id_source or source, region,
-                        bar.reading, check_cancel, batch_size)
+    with paused_gc(), contextlib.ExitStack() as stack:
+        apart = _events_apart(path, fmt, source, customer_id_source or source, region, batch_size)
+        if apart is not None:
+            stack.callback(apart.close)
+            fmt, text = "events", None
+            bar = _Bar(report, apart.total_lines)
+            batches = _reported(apart, bar, check_cancel)
+        else:
+            text = read_text(path)
+            if fmt == "auto":
+                fmt = detect_format(path, text)
+            bar = _Bar(report, text.count("\n") + 1)
+            batches = read_batches(path, text, fmt, source=source, id_column=id_column,
+                                   customer_id_source=customer_id_source or source, region=region,
+                                   report=bar.reading, check_cancel=check_cancel, batch_size=batch_size)
         with store.write() as conn:
             applier = _Apply(store, conn, source, path, fmt, resolution or ResolutionSettings(),
                              region, bar.applying, check_cancel)
@@ -170,6 +167,27 @@ def import_file(
             seconds=time.perf_counter() - started,
             rejections=tuple(applier.rejections[:MAX_REJECTIONS_KEPT]),
         )
+
+
+def _events_apart(path: Path, fmt: str, source: str, customer_id_source: str, region: str,
+                  batch_size: int) -> BatchesApart | None:
+    """A large tracking export's batches, read by a process of its own (see
+    ingest.apart); None for any other file, read here."""
+    if fmt not in ("auto", "events") or not path.is_file() or path.stat().st_size < APART_MIN_BYTES:
+        return None
+    head = read_head(path)
+    if not head.strip() or (fmt == "auto" and detect_format(path, head) != "events"):
+        return None
+    return BatchesApart(path, source=source, customer_id_source=customer_id_source, region=region,
+                        batch_size=batch_size)
+
+
+def _reported(batches: Iterable[Batch], bar: _Bar, check_cancel: Callable[[], None]) -> Iterator[Batch]:
+    """Batches read elsewhere, reported as read when they arrive."""
+    for batch in batches:
+        check_cancel()
+        bar.reading("reading", batch.last_line, bar.total)
+        yield batch
 
 
 class _Bar:
@@ -200,98 +218,6 @@ class _Bar:
         self.report(ImportProgress(progress.stage, progress.done, progress.total, fraction=min(fraction, 1.0)))
 
 
-# -- reading -------------------------------------------------------------
-
-
-@dataclass
-class _Batch:
-    records: dict[str, ParsedRecord]  # by source key, file order
-    events: list[ParsedEvent]
-    rejections: list[Rejection]
-    rows_read: int
-    last_line: int  # the last line of the file read into this batch
-
-
-def _read(path, text, fmt, source, id_column, customer_id_source, region, report,
-          check_cancel, batch_size: int = BATCH_RECORDS) -> Iterator[_Batch]:
-    """The file's records, events and rejections, ``batch_size`` records or
-    events at a time (at least one batch, maybe empty)."""
-    total_lines = text.count("\n") + 1
-    if fmt == "csv":
-        items = read_csv(path, text, source=source, id_column=id_column, region=region)
-    elif fmt == "jsonl":
-        items = read_jsonl(path, text, source=source, id_column=id_column, region=region)
-    else:
-        items = read_events(path, text, source=source, customer_id_source=customer_id_source,
-                            region=region)
-    records: dict[str, ParsedRecord] = {}
-    events: list[ParsedEvent] = []
-    rejections: list[Rejection] = []
-    rows = 0
-    for n, (item, line) in enumerate(items):
-        if isinstance(item, Rejection):
-            rows += 1
-            rejections.append(item)
-        elif isinstance(item, ParsedEvent):
-            rows += 1
-            events.append(item)
-        else:
-            if item.kind == "customer":
-                rows += 1
-            _absorb(records, item)
-        if n % 5000 == 0:
-            check_cancel()
-            report("reading", line, total_lines)
-        if len(records) + len(events) >= batch_size:
-            _add_visitors(records, events)
-            yield _Batch(records, events, rejections, rows, line)
-            records, events, rejections, rows = {}, [], [], 0
-    _add_visitors(records, events)
-    report("reading", total_lines, total_lines)
-    yield _Batch(records, events, rejections, rows, total_lines)
-
-
-def _absorb(records: dict[str, ParsedRecord], item: ParsedRecord) -> None:
-    """A key seen twice in one file is one record: later values win,
-    identifiers accumulate."""
-    known = records.get(item.source_key)
-    if known is None:
-        records[item.source_key] = item
-        return
-    known.values.update(item.values)
-    known.raw = item.raw
-    known.identifiers.extend(i for i in item.identifiers if i not in known.identifiers)
-    known.first_seen = _min(known.first_seen, item.first_seen)
-    known.last_seen = _max(known.last_seen, item.last_seen)
-
-
-def _add_visitors(records: dict[str, ParsedRecord], events: list[ParsedEvent]) -> None:
-    """One visitor record per anonymous id, placed before the identify
-    records so that a visitor is linked in order of first appearance."""
-    visitors: dict[str, ParsedRecord] = {}
-    for ev in events:
-        v = visitors.get(ev.anonymous_user_id)
-        if v is None:
-            visitors[ev.anonymous_user_id] = ParsedRecord(
-                source_key=ev.anonymous_user_id,
-                line=ev.line,
-                kind="visitor",
-                values={},
-                raw={"anonymous_user_id": ev.anonymous_user_id},
-                identifiers=[("anonymous_user_id", ev.anonymous_user_id)],
-                first_seen=ev.occurred_at,
-                last_seen=ev.occurred_at,
-            )
-        else:
-            v.first_seen = _min(v.first_seen, ev.occurred_at)
-            v.last_seen = _max(v.last_seen, ev.occurred_at)
-    if visitors:
-        merged = sorted([*visitors.values(), *records.values()], key=lambda r: (r.line, r.kind != "visitor"))
-        records.clear()
-        for r in merged:
-            records[r.source_key] = r
-
-
 def _link(union) -> str:
     """Why a new record joined its customer, for the record's ``link``."""
     return json_text(union.why()) if union is not None else "{}"
@@ -299,14 +225,6 @@ def _link(union) -> str:
 
 def _facts(record: ParsedRecord) -> RecordFacts:
     return RecordFacts(0, record.kind, record.first_seen, record.last_seen, record.values)
-
-
-def _min(a: str | None, b: str | None) -> str | None:
-    return min(x for x in (a, b) if x) if (a or b) else None
-
-
-def _max(a: str | None, b: str | None) -> str | None:
-    return max(x for x in (a, b) if x) if (a or b) else None
 
 
 # -- applying ------------------------------------------------------------
@@ -348,7 +266,7 @@ class _Apply:
         self.counts = {"customers_created": 0, "merges_made": 0, "candidates_created": 0,
                        "events_imported": 0}
 
-    def run(self, batch: _Batch) -> None:
+    def run(self, batch: Batch) -> None:
         """Resolve and write one batch of the file."""
         conn = self.conn
         self.fields, self.block_keys = {}, {}
@@ -384,8 +302,8 @@ class _Apply:
                 changed = bool(added) or record.values != old.values
                 record.first_seen, record.last_seen = old.first_seen, self.now
             else:
-                record.first_seen = _min(old.first_seen, record.first_seen)
-                record.last_seen = _max(old.last_seen, record.last_seen)
+                record.first_seen = earliest(old.first_seen, record.first_seen)
+                record.last_seen = latest(old.last_seen, record.last_seen)
                 changed = bool(added) or record.values != old.values or (
                     record.first_seen, record.last_seen) != (old.first_seen, old.last_seen)
             if changed:
@@ -460,7 +378,7 @@ class _Apply:
         )
         return {"import_run_id": self.run_id, **self.counts}
 
-    def _drop_forgotten(self, batch: _Batch) -> None:
+    def _drop_forgotten(self, batch: Batch) -> None:
         """Rows holding an identifier of a forgotten customer are not
         imported but reported, so that forgetting is not undone silently
         (the identifier's kind is named, never its value)."""
@@ -870,23 +788,18 @@ class _Apply:
         missing = sorted({e.anonymous_user_id for e in events} - set(visitor_id))
         sql = "SELECT source_key, id FROM source_record WHERE source = ? AND source_key IN ({in})"
         visitor_id.update(rows_in(self.conn, sql, missing, (self.source,)))
-        keys = list(dict.fromkeys(e.event_key for e in events))
-        sql = "SELECT event_key FROM event WHERE source = ? AND event_key IN ({in})"
-        known = {key for (key,) in rows_in(self.conn, sql, keys, (self.source,))}
         columns = ("source", "event_key", "record_id", "import_run_id", "anonymous_user_id", "event_type",
                    "occurred_at", "properties", "line")
-        rows = []
-        for ev in events:
-            if ev.event_key in known:
-                continue
-            known.add(ev.event_key)
-            rows.append((self.source, ev.event_key, visitor_id[ev.anonymous_user_id], self.run_id,
-                         ev.anonymous_user_id, ev.event_type, ev.occurred_at, json_text(ev.properties),
-                         ev.line))
+        rows = [(self.source, ev.event_key, visitor_id[ev.anonymous_user_id], self.run_id,
+                 ev.anonymous_user_id, ev.event_type, ev.occurred_at, ev.properties, ev.line)
+                for ev in events]
+        # An event imported before (or twice in this file) breaks the unique
+        # (record, time, key) and is skipped by the database itself.
+        inserted = 0
         for chunk in _chunks(rows, 5000):
-            bulk_insert(self.conn, T_EVENT, list(chunk), columns=columns)
+            inserted += bulk_insert(self.conn, T_EVENT, list(chunk), columns=columns, skip_existing=True)
             self.check_cancel()
-        return len(rows)
+        return inserted
 
     def _write_candidates(self, linker: Linker, new, record_id, customer_records, owners,
                           current, customer_of_node, pending: dict[frozenset[int], bool]) -> int:

@@ -169,6 +169,8 @@ class Store:
             # compared from its attributes, as before.
             conn.exec_driver_sql("ALTER TABLE source_record ADD COLUMN match_fields VARCHAR")
             conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_never_merge_record_b_id ON never_merge (record_b_id)")
+        if version < 6:
+            _one_event_index(conn)
         if version < SCHEMA_VERSION:
             self.meta_set(conn, "schema_version", str(SCHEMA_VERSION))
 
@@ -190,6 +192,30 @@ class Store:
         t = Meta.__table__
         if conn.execute(t.update().where(t.c.key == key).values(value=value)).rowcount == 0:
             conn.execute(t.insert().values(key=key, value=value))
+
+
+def _one_event_index(conn: Connection) -> None:
+    """Schema 6: the event table's two indexes, unique (source, event_key)
+    and (record_id, occurred_at), become one unique (record_id, occurred_at,
+    event_key) (see schema.Event).  A store's events never break it: one
+    key is one record, and the record says the source."""
+    t = schema.Event.__table__
+    if any(u["name"] == "uq_event_record_time_key" for u in inspect(conn).get_unique_constraints(t.name)):
+        return
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_event_record_time")
+    if conn.dialect.name == "postgresql":
+        for u in inspect(conn).get_unique_constraints(t.name):
+            conn.exec_driver_sql(f'ALTER TABLE event DROP CONSTRAINT "{u["name"]}"')
+        conn.exec_driver_sql("ALTER TABLE event ADD CONSTRAINT uq_event_record_time_key "
+                             "UNIQUE (record_id, occurred_at, event_key)")
+        return
+    # SQLite keeps a table's constraints in its CREATE TABLE: the table is
+    # made again, its rows in id order.
+    conn.exec_driver_sql("ALTER TABLE event RENAME TO event_v5")
+    t.create(conn)
+    columns = ", ".join(c.name for c in t.columns)
+    conn.exec_driver_sql(f"INSERT INTO event ({columns}) SELECT {columns} FROM event_v5 ORDER BY id")
+    conn.exec_driver_sql("DROP TABLE event_v5")
 
 
 def _tables():
@@ -294,27 +320,36 @@ def json_value(text: str) -> object:
 
 
 def bulk_insert(conn: Connection, table, rows: list[dict] | list[tuple],
-                columns: Sequence[str] | None = None) -> None:
-    """Insert many rows through the driver's own ``executemany``.
+                columns: Sequence[str] | None = None, *, skip_existing: bool = False) -> int:
+    """Insert many rows through the driver's own ``executemany``; the number
+    inserted.  With ``skip_existing``, a row that would break a unique
+    constraint is left out (``ON CONFLICT DO NOTHING``, which SQLite and
+    PostgreSQL both read), and is not counted.
 
     SQLAlchemy Core processes every row's parameters in Python; for the bulk
     paths of an import that costs more than the database does (measured:
     Core about 200k rows/s, the driver about 580k rows/s)."""
     if not rows:
-        return
+        return 0
     if columns is None:
         columns = list(rows[0])
         rows = [tuple(row[c] for c in columns) for row in rows]
     quote = conn.dialect.identifier_preparer.quote
     marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
     if marker is None:  # a driver with named or numbered parameters
-        conn.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
+        statement = table.insert()
+        if skip_existing:
+            statement = statement.prefix_with("OR IGNORE", dialect="sqlite")
+        inserted = conn.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows]).rowcount
     else:
         sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
                f"VALUES ({', '.join([marker] * len(columns))})")
-        conn.exec_driver_sql(sql, rows)
+        if skip_existing:
+            sql += " ON CONFLICT DO NOTHING"
+        inserted = conn.exec_driver_sql(sql, rows).rowcount
     if "id" in columns:
         sync_ids(conn, table)
+    return inserted
 
 
 def rows_in(conn: Connection, sql: str, values: Sequence, params: Sequence = (), *,

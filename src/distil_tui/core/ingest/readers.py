@@ -61,34 +61,77 @@ _OTHER_BOMS = (
 )
 
 
-def decode(path: Path, data: bytes) -> str:
-    """``data`` (the file, or its head) as UTF-8 text, or :class:`ImportRefused`
-    naming the line and the byte that is not text."""
-    for bom, encoding in _OTHER_BOMS:
-        if data.startswith(bom):
-            raise ImportRefused(
-                f"{path}:1: {encoding} text, not UTF-8 (byte order mark at offset 0); "
-                "save the file as UTF-8 and import it again"
-            )
+def decode(path: Path, data: bytes, *, first_line: int = 1, offset: int = 0) -> str:
+    """``data`` (the file, its head, or the part of it that starts at byte
+    ``offset`` on line ``first_line``) as UTF-8 text, or
+    :class:`ImportRefused` naming the line and the byte that is not text."""
+    if offset == 0:
+        for bom, encoding in _OTHER_BOMS:
+            if data.startswith(bom):
+                raise ImportRefused(
+                    f"{path}:1: {encoding} text, not UTF-8 (byte order mark at offset 0); "
+                    "save the file as UTF-8 and import it again"
+                )
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig" if offset == 0 else "utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        line = first_line + data.count(b"\n", 0, exc.start)
         raise ImportRefused(
             f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-            f"{exc.start}); save the file as UTF-8 and import it again"
+            f"{offset + exc.start}); save the file as UTF-8 and import it again"
         ) from None
     # A NUL byte is valid UTF-8 but never text: it is how UTF-16 without a
     # byte order mark, or a binary file, looks.  Refused like a bad byte,
     # rather than imported as names full of invisible characters.
     nul = data.find(b"\x00")
     if nul >= 0:
-        line = data.count(b"\n", 0, nul) + 1
+        line = first_line + data.count(b"\n", 0, nul)
         raise ImportRefused(
-            f"{path}:{line}: a NUL byte (0x00 at offset {nul}): not a text file, or "
+            f"{path}:{line}: a NUL byte (0x00 at offset {offset + nul}): not a text file, or "
             "UTF-16 text; save the file as UTF-8 and import it again"
         )
     return text
+
+
+PART_BYTES = 16 * 1024 * 1024
+
+
+def text_parts(path: Path, part_bytes: int = PART_BYTES) -> Iterator[tuple[int, str]]:
+    """The file as text in parts of whole lines, each with the number of its
+    first line: what :func:`read_text` gives, refused alike, without holding
+    the whole file.  A part ends at a newline, which no UTF-8 character
+    holds, so no character is cut in two."""
+    line, offset, rest = 1, 0, b""
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(part_bytes)
+            data = rest + block
+            if not block:
+                if data:
+                    yield line, decode(path, data, first_line=line, offset=offset)
+                return
+            end = data.rfind(b"\n") + 1
+            if end == 0:  # a line longer than a part: read on
+                rest = data
+                continue
+            part, rest = data[:end], data[end:]
+            yield line, decode(path, part, first_line=line, offset=offset)
+            line += part.count(b"\n")
+            offset += end
+
+
+def read_head(path: Path, size: int = 1024 * 1024) -> str:
+    """The file's first whole lines, up to ``size`` bytes (all of a smaller
+    file), as text; refused as :func:`read_text` would refuse them."""
+    if not path.exists():
+        raise ImportRefused(f"{path}: no such file")
+    if path.is_dir():
+        raise ImportRefused(f"{path}: is a folder, not a file")
+    with path.open("rb") as handle:
+        data = handle.read(size)
+    if len(data) == size:
+        data = data[: data.rfind(b"\n") + 1]
+    return decode(path, data)
 
 
 def lines(text: str) -> Iterator[str]:
