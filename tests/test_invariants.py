@@ -63,23 +63,22 @@ def check_tracking_ids(store: Store) -> None:
 # -- the order of imports ----------------------------------------------------
 
 # The grouping made by identifiers and protections: no probability reaches
-# these thresholds.  Probabilistic links can depend on the order: see the
-# known failure below.
+# these thresholds.  Probabilistic links are left out of the property: the
+# model's m and u, and how common a name is, are learnt from what the store
+# holds at each import, so a pair near a threshold may fall on either side
+# in two orders (found by this property: Alice's newsletter row with another
+# email and her date of birth scores 0.984 against her row with the date,
+# held for review, when her CRM record came first, and at least 0.99,
+# linked, when the newsletter came first).  The order failures that were
+# not learnt parameters are pinned by the examples below.
 IDENTIFIERS_ONLY = ResolutionSettings(auto_merge_probability=2.0, review_probability=2.0)
 
 ORDER_EXAMPLES = settings(max_examples=40, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-def own_customer_ids(scenario: Scenario) -> Scenario:
-    """Every row with its own person's customer id: no source holds one
-    person under two ids (see the known failures below)."""
-    return Scenario(scenario.people, tuple(
-        File(f.source, tuple(replace(r, id_person=r.person) for r in f.rows)) for f in scenario.files))
-
-
 @ORDER_EXAMPLES
-@given(scenario=scenarios(min_files=2, max_files=4).map(own_customer_ids), data=st.data())
+@given(scenario=scenarios(min_files=2, max_files=4), data=st.data())
 def test_the_order_of_imports_does_not_change_the_grouping(tmp_path_factory, scenario, data):
     world = World(tmp_path_factory, scenario)
     other = world.other_store()
@@ -135,7 +134,6 @@ def test_the_order_of_imports_does_not_change_the_grouping_of_one_person_under_t
     assert groupings[0] == groupings[1]
 
 
-@pytest.mark.xfail(strict=True, reason="known: a probabilistic link overrides an ambiguous hold")
 def test_the_order_of_imports_does_not_change_the_grouping_with_probabilistic_links(tmp_path_factory):
     """Found by the property above, before it left probabilistic links out.
     crm-1 gives key C0 twice, with Alice's email and phone and then with
@@ -145,8 +143,11 @@ def test_the_order_of_imports_does_not_change_the_grouping_with_probabilistic_li
     of one source, kept apart, so crm-2's C2, whose phone both hold, is
     ambiguous: held apart with an "ambiguous" candidate.  So it is when
     crm-1 comes first, with identifiers only in either order, and after
-    `resolve --full`.  With crm-0 (Alice alone) first and probabilistic
-    matching on, crm-2's C2 joins crm-1's C0 and no candidate is held."""
+    `resolve --full`.  With crm-0 (Alice alone) first, the model scored
+    crm-2's C2 against crm-1's C0 above the automatic threshold, and the
+    probabilistic link overrode the hold (fixed: a probabilistic link of a
+    record held ambiguous to one of the customers it was ambiguous between
+    is held too, Linker.link_scored)."""
     row = Row(person=0, id_person=0, first="yes", last="yes", email="own", phone="own", dob=False,
               postcode=False, typo_at=0)
     scenario = Scenario((Person(0, 0), Person(1, 0), Person(2, 1)), (

@@ -253,6 +253,47 @@ def test_linker_outcome_does_not_depend_on_link_order():
     assert run([0, 1, 2]) == run([0, 2, 1])
 
 
+def _ambiguous_linker() -> Linker:
+    """John and Mary share a mailbox; a nameless record with the mailbox,
+    which either could be, is ambiguous between them: held."""
+    from distil_tui.core.resolve.probabilistic import ScoredPair
+
+    linker = Linker(Protections())
+    mailbox = ("email_address", "smiths@x.org")
+    linker.add(("c", 1), NodeFacts({mailbox}, {("john", "smith")}))
+    linker.add(("c", 2), NodeFacts({mailbox}, {("mary", "smith")}))
+    linker.add(("r", 0), NodeFacts({mailbox}, set()))
+    linker.link_groups({mailbox: [("c", 1), ("c", 2), ("r", 0)]})
+    assert [h.reason for h in linker.held] == ["conflicting_names", "ambiguous"]
+    linker.pair = lambda a, b, p: ScoredPair(a, b, p, 9.0, {})
+    return linker
+
+
+def test_a_likely_match_with_both_does_not_settle_an_ambiguous_hold():
+    linker = _ambiguous_linker()
+    pairs = [linker.pair(("r", 0), ("c", 1), 0.999), linker.pair(("r", 0), ("c", 2), 0.999)]
+    linker.link_scored(pairs, auto=0.99, review=0.9, max_size=50)
+    assert linker.find(("r", 0)) not in {linker.find(("c", 1)), linker.find(("c", 2))}
+    assert [(h.reason, h.probability) for h in linker.held[-2:]] == [("ambiguous", 0.999)] * 2
+
+
+@pytest.mark.parametrize("other", [0.95, None])  # scored lower, or not a candidate pair at all
+def test_a_match_better_than_with_the_other_settles_an_ambiguous_hold(other):
+    linker = _ambiguous_linker()
+    pairs = [linker.pair(("r", 0), ("c", 2), 0.999)]
+    if other is not None:
+        pairs.append(linker.pair(("r", 0), ("c", 1), other))
+    linker.link_scored(pairs, auto=0.99, review=0.9, max_size=50)
+    assert linker.find(("r", 0)) == linker.find(("c", 2)) != linker.find(("c", 1))
+
+
+def test_a_likely_match_links_once_the_customers_it_was_ambiguous_between_are_one():
+    linker = _ambiguous_linker()
+    linker.join_decided(("c", 1), ("c", 2))  # a reviewer: one person after all
+    linker.link_scored([linker.pair(("r", 0), ("c", 2), 0.999)], auto=0.99, review=0.9, max_size=50)
+    assert linker.find(("r", 0)) == linker.find(("c", 1)) == linker.find(("c", 2))
+
+
 @pytest.mark.parametrize(
     "a, b, expected",
     [("john", "jon", True), ("william", "bill", True), ("j", "john", True), ("john", "mary", False),

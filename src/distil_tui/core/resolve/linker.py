@@ -72,6 +72,9 @@ class _Cluster:
     members: list[Hashable]
     size: int
     identified_at: dict[str, str]
+    # Nodes of the clusters this one was held ambiguous between: a
+    # probabilistic link to one of them is held too (see link_scored).
+    ambiguous_with: set[Hashable] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,8 @@ class Linker:
                 continue
             clusters.append(node)
             people += not allowed
+            if allowed:
+                self._clusters[root].ambiguous_with.update(allowed)
             held = (allowed[0], "ambiguous") if allowed else refusals[0]
             if len(held_here) < MAX_HELD_PER_VALUE:
                 held_here.append(HeldLink(held[0], node, kind, value, held[1]))
@@ -228,6 +233,7 @@ class Linker:
         """Apply probabilistic pairs (:class:`ScoredPair`), most likely first:
         at or above ``auto`` they join unless a protection or the size cap
         stops them; the rest at or above ``review`` are held for review."""
+        scores = {frozenset((p.left, p.right)): p.probability for p in pairs}
         for pair in pairs:
             ra, rb = self.find(pair.left), self.find(pair.right)
             if ra == rb or pair.probability < review:
@@ -238,6 +244,9 @@ class Linker:
                 ca, cb = self._clusters[ra], self._clusters[rb]
                 reason = self._protection(ca, cb, "probabilistic",
                                           names_checked=pair.personal_agreement)
+                if reason is None and (self._still_ambiguous(ra, rb, pair.probability, scores)
+                                       or self._still_ambiguous(rb, ra, pair.probability, scores)):
+                    reason = "ambiguous"
                 if reason is None and ca.size + cb.size > max_size:
                     reason = "cluster_size"
                 if reason is None:
@@ -245,6 +254,23 @@ class Linker:
                     continue
             self.held.append(HeldLink(pair.left, pair.right, "probabilistic", value, reason,
                                       pair.probability, pair.evidence))
+
+    def _still_ambiguous(self, root: Hashable, other: Hashable, probability: float,
+                         scores: dict[frozenset, float]) -> bool:
+        """Whether joining ``root``'s cluster to ``other``'s with this
+        probability would settle an ambiguous hold the evidence does not
+        settle: ``root``'s cluster shares an identifier with clusters kept
+        apart, ``other``'s among them, and matches another of them at least
+        as well (a household's Kate contact matches Kate better than Kit: it
+        goes to Kate; a record that matches two accounts of one person
+        equally stays for a reviewer)."""
+        apart = {self.find(node) for node in self._clusters[root].ambiguous_with} - {root}
+        if other not in apart or len(apart) < 2:
+            return False
+        mine = self._clusters[root].members
+        rivals = (self._clusters[r].members for r in apart - {other})
+        return any(scores.get(frozenset((m, n)), 0.0) >= probability
+                   for members in rivals for m in mine for n in members)
 
     def _join(self, ra: Hashable, rb: Hashable, kind: str, value: str,
               probability: float | None = None, evidence: dict | None = None) -> None:
@@ -264,6 +290,7 @@ class Linker:
         ca.never_merge |= cb.never_merge
         ca.members.extend(cb.members)
         ca.size += cb.size
+        ca.ambiguous_with |= cb.ambiguous_with
         for anonymous_id, at in cb.identified_at.items():
             if anonymous_id not in ca.identified_at or at < ca.identified_at[anonymous_id]:
                 ca.identified_at[anonymous_id] = at
