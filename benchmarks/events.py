@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from frames import machine
+from frames import ChildrenPeak, machine
 
 PAGES = ("/", "/category/new-in", "/category/men", "/category/women", "/products/rain-jacket",
          "/products/sunglasses", "/products/notebook", "/search?q=boots", "/basket", "/account")
@@ -109,14 +109,15 @@ def _import(db: Path, path: Path) -> int:
 
     store = Store(f"sqlite:///{db}")
     t0, c0 = time.perf_counter(), time.process_time()
-    s = import_file(store, path, source="web", fmt="events", customer_id_source="shop")
+    # A large file is read by a process of its own (distil_tui.core.ingest.apart).
+    with ChildrenPeak() as reader:
+        s = import_file(store, path, source="web", fmt="events", customer_id_source="shop")
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # A large file is read by a process of its own (distil_tui.core.ingest.apart).
-    reader = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"imported {s.events_imported:,} events in {seconds:.1f} s = {s.events_imported / seconds:,.0f} events/s "
-          f"(target 200,000/s); CPU: importer {cpu:.1f} s, reader {reader.ru_utime + reader.ru_stime:.1f} s; "
-          f"peak memory: importer {peak:,.0f} MB, reader {reader.ru_maxrss / 1024:,.0f} MB; "
+          f"(target 200,000/s); CPU: importer {cpu:.1f} s, reader {children.ru_utime + children.ru_stime:.1f} s; "
+          f"peak memory: importer {peak:,.0f} MB, reader {reader.peak_mb:,.0f} MB; "
           f"customers +{s.customers_created:,}, merges {s.merges_made:,}, rejected {s.records_rejected:,}")
     return 0
 

@@ -1,6 +1,7 @@
 """What the benchmarks share: the machine line they open with, how busy
-the rest of the machine was, and the frame-gap timer of the interface
-benchmarks (ui_frames.py, ui_1m.py, data_panel.py)."""
+the rest of the machine was, the peak memory of the processes an import
+starts, and the frame-gap timer of the interface benchmarks (ui_frames.py,
+ui_1m.py, data_panel.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import platform
 import sqlite3
 import statistics
+import threading
 import time
 
 
@@ -41,6 +43,52 @@ def others_cores(busy_before: float | None, busy_after: float | None, own_cpu: f
     if busy_before is None or busy_after is None or wall <= 0:
         return None
     return max(busy_after - busy_before - own_cpu, 0.0) / wall
+
+
+class ChildrenPeak:
+    """The largest peak memory (MB) of this process's children while it
+    runs: an events import reads a large file in a process of its own
+    (distil_tui.core.ingest.apart).  ``getrusage(RUSAGE_CHILDREN)`` would
+    not do: a child started by fork or vfork counts its parent's memory at
+    that moment in its own maximum.  So each child's VmHWM (its peak since
+    it started its own program) is read every ``every`` seconds: a peak
+    reached in the child's last moments may be missed."""
+
+    def __init__(self, every: float = 0.05) -> None:
+        self.every = every
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> ChildrenPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(self.every):
+            try:
+                tasks = os.listdir(f"/proc/{me}/task")
+            except OSError:
+                return  # not Linux: no figure
+            for task in tasks:
+                try:
+                    with open(f"/proc/{me}/task/{task}/children", encoding="ascii") as f:
+                        children = f.read().split()
+                except OSError:
+                    continue
+                for child in children:
+                    try:
+                        with open(f"/proc/{child}/status", encoding="ascii") as f:
+                            for line in f:
+                                if line.startswith("VmHWM:"):
+                                    self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
+                    except (OSError, ValueError):
+                        continue
 
 
 class FrameGaps:

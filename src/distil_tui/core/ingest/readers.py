@@ -93,7 +93,7 @@ def decode(path: Path, data: bytes, *, first_line: int = 1, offset: int = 0) -> 
     return text
 
 
-PART_BYTES = 16 * 1024 * 1024
+PART_BYTES = 4 * 1024 * 1024  # 16 MB parts: the same speed, 50 MB more at the peak
 
 
 def text_parts(path: Path, part_bytes: int = PART_BYTES) -> Iterator[tuple[int, str]]:
