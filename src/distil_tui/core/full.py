@@ -204,7 +204,7 @@ def relink(conn: Connection, records, settings: ResolutionSettings, region: str,
     fields = [(node[rid], f) for rid, _cid, kind, _attrs in sorted(records, key=lambda r: node[r[0]])
               if kind != "visitor" and not (f := match_fields(values[rid], extra, region)).is_empty()]
     pairs, _model = probabilistic.match(
-        fields, extra_fields=extra, stored_candidates=lambda _keys: [],
+        fields, extra_fields=extra, stored_candidates=lambda _room: {},
         population=lambda: [f for _n, f in fields],
         same_cluster=lambda a, b: linker.find(a) == linker.find(b),
         stored_model=model, stored_records=lambda: 0, min_probability=settings.review_probability,

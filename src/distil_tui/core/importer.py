@@ -44,7 +44,7 @@ from distil_tui.core.resolve.comparison import (
 )
 from distil_tui.core.resolve.linker import Linker, NodeFacts, identified_at
 from distil_tui.core.resolve.model import FSModel
-from distil_tui.core.resolve.probabilistic import MAX_BLOCK, Candidate, levels_from_evidence
+from distil_tui.core.resolve.probabilistic import Candidate, levels_from_evidence
 from distil_tui.core.resolve.settings import ResolutionSettings
 from distil_tui.core.resolve.survivorship import RecordFacts, name_keys
 from distil_tui.core.schema import (
@@ -434,15 +434,18 @@ class _Apply:
             return
         conn = self.conn
 
-        def stored_candidates(keys: list[str]) -> list[tuple[str, Candidate]]:
+        def stored_candidates(room: dict[str, int]) -> dict[str, list[Candidate] | None]:
             by_key: dict[str, list[int]] = defaultdict(list)
-            for key, rid in rows_in(conn, "SELECT key, record_id FROM block_key WHERE key IN ({in})", keys):
+            for key, rid in rows_in(conn, "SELECT key, record_id FROM block_key WHERE key IN ({in})",
+                                    sorted(room)):
                 by_key[key].append(rid)
-            by_key = {k: v for k, v in by_key.items() if len(v) <= MAX_BLOCK}
-            wanted = sorted({rid for rids in by_key.values() for rid in rids})
+            # Only the records of blocks with room for them are loaded: at a
+            # million records most name keys are shared by more.
+            wanted = sorted({rid for key, rids in by_key.items() if len(rids) <= room[key] for rid in rids})
             loaded = {rid: Candidate(rid, ("c", cid), f)
                       for rid, cid, f in self._stored_fields("id IN ({in})", wanted, with_customer=True)}
-            return [(k, loaded[rid]) for k, rids in by_key.items() for rid in rids]
+            return {key: [loaded[rid] for rid in rids] if len(rids) <= room[key] else None
+                    for key, rids in by_key.items()}
 
         def same_cluster(a, b) -> bool:
             # A stored customer the linker has not met yet is in no cluster

@@ -31,6 +31,12 @@ MAX_BLOCK = 50
 # Name-only keys are the loosest (every John Smith): a common name must be
 # found through date of birth, postcode or address instead.
 MAX_NAME_BLOCK = 8
+
+
+def block_limit(key: str) -> int:
+    """How many records may share a blocking key for its block to be
+    compared."""
+    return MAX_NAME_BLOCK if key.startswith("n:") else MAX_BLOCK
 MIN_TF_SAMPLE = 1000
 # EM needs enough pairs to tell matches from non-matches.
 MIN_TRAINING_PAIRS = 500
@@ -107,7 +113,7 @@ def match(
     new: Sequence[tuple[Hashable, MatchFields]],
     *,
     extra_fields: tuple[str, ...],
-    stored_candidates: Callable[[list[str]], list[tuple[str, Candidate]]],
+    stored_candidates: Callable[[dict[str, int]], dict[str, list[Candidate] | None]],
     population: Callable[[], list[MatchFields]],
     same_cluster: Callable[[Hashable, Hashable], bool],
     stored_model: FSModel | None,
@@ -124,7 +130,11 @@ def match(
     pair of nodes) and the model used, trained on this import's candidate
     pairs when there are enough of them.  ``labelled_matches`` and
     ``labelled_non_matches`` are the comparison levels of pairs reviewers
-    approved and rejected.  ``stored_records`` counts the records in the
+    approved and rejected.  ``stored_candidates`` gives, for blocking keys
+    with their room (how many stored records the key's block may hold),
+    the stored records sharing each key, or None where more than its room
+    do (keys no stored record shares may be left out).
+    ``stored_records`` counts the records in the
     store (called only when training).  ``keys`` are the new records'
     blocking keys, when the caller has already made them.  With ``train``
     false the stored model is used as it is (a handful of records re-linked
@@ -136,17 +146,20 @@ def match(
     for i, (_node, fields) in enumerate(new):
         for key in keys[i] if keys is not None else blocking_keys(fields):
             keyed[key].append(i)
-    stored_by_key: dict[str, list[Candidate]] = defaultdict(list)
-    for key, cand in stored_candidates(sorted(keyed)):
-        stored_by_key[key].append(cand)
+    # A key's block is compared when its new and stored records together
+    # are no more than the key's limit: each key has room for so many
+    # stored records.
+    room = {key: block_limit(key) - len(members) for key, members in keyed.items()
+            if len(members) <= block_limit(key)}
+    stored_by_key = stored_candidates(room)
 
     # Candidate pairs: (new index, new index) and (new index, stored record).
     pairs: set[tuple[int, int]] = set()
     stored_pairs: set[tuple[int, int]] = set()
     stored_by_id: dict[int, Candidate] = {}
     for key, members in keyed.items():
-        olds = stored_by_key.get(key, [])
-        if len(members) + len(olds) > (MAX_NAME_BLOCK if key.startswith("n:") else MAX_BLOCK):
+        olds = stored_by_key.get(key, []) if key in room else None
+        if olds is None:  # too many records share the key: it tells nothing
             continue
         for x in range(len(members)):
             for y in range(x + 1, len(members)):
