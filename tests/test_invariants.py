@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from distil_tui.core import tracking
 from distil_tui.core.exports import record_grouping
+from distil_tui.core.full import resolve_full
 from distil_tui.core.importer import import_file
 from distil_tui.core.merges import MergeError, approve, list_candidates, list_merges, reject, undo
 from distil_tui.core.profiles import get_profile
@@ -223,6 +224,7 @@ class Operations(RuleBasedStateMachine):
         self.store = self.world.store
         self.keys: set[tuple[str, str]] = set()
         self.rejected: set[frozenset[tuple[str, str]]] = set()
+        self.approved: set[frozenset[tuple[str, str]]] = set()
         self.steps: list[str] = []
 
     def teardown(self) -> None:
@@ -247,6 +249,7 @@ class Operations(RuleBasedStateMachine):
         approve(self.store, cand.candidate_id)
         grouping = record_grouping(self.store)
         assert grouping[a] == grouping[b]
+        self.approved.add(frozenset({a, b}))
         # A person may join what another person kept apart.
         self.rejected = {p for p in self.rejected if len({grouping[k] for k in p}) == 2}
         self._did("approve")
@@ -274,6 +277,19 @@ class Operations(RuleBasedStateMachine):
             undo(self.store, merge_id)
         assert record_grouping(self.store) == before
         self._did("approve+undo")
+
+    @precondition(lambda self: hasattr(self, "store"))
+    @rule()
+    def resolve_everything(self) -> None:
+        """``resolve --full`` never separates records a reviewer put
+        together, nor joins records a reviewer kept apart."""
+        before = record_grouping(self.store)
+        resolve_full(self.store)
+        after = record_grouping(self.store)
+        for pair in self.approved:
+            if len({before[k] for k in pair}) == 1:
+                assert len({after[k] for k in pair}) == 1, f"approved {sorted(pair)} split after {self.steps}"
+        self._did("resolve --full")
 
     @precondition(lambda self: hasattr(self, "store") and self._standing())
     @rule(pick=st.integers(0, 9), newest=st.booleans())
