@@ -73,7 +73,8 @@ class _Cluster:
     size: int
     identified_at: dict[str, str]
     # Nodes of the clusters this one was held ambiguous between: a
-    # probabilistic link to one of them is held too (see link_scored).
+    # probabilistic link to one of them is held too, unless it matches that
+    # one better than the others (see link_scored).
     ambiguous_with: set[Hashable] = field(default_factory=set)
 
 
