@@ -51,8 +51,9 @@ class ChildrenPeak:
     (distil_tui.core.ingest.apart).  ``getrusage(RUSAGE_CHILDREN)`` would
     not do: a child started by fork or vfork counts its parent's memory at
     that moment in its own maximum.  So each child's VmHWM (its peak since
-    it started its own program) is read every ``every`` seconds: a peak
-    reached in the child's last moments may be missed."""
+    it started its own program) is read every ``every`` seconds, once it
+    runs a program of its own: a peak reached in the child's last moments
+    may be missed."""
 
     def __init__(self, every: float = 0.05) -> None:
         self.every = every
@@ -70,6 +71,8 @@ class ChildrenPeak:
 
     def _watch(self) -> None:
         me = os.getpid()
+        with open(f"/proc/{me}/cmdline", "rb") as f:
+            mine = f.read()
         while not self._stop.wait(self.every):
             try:
                 tasks = os.listdir(f"/proc/{me}/task")
@@ -83,6 +86,11 @@ class ChildrenPeak:
                     continue
                 for child in children:
                     try:
+                        with open(f"/proc/{child}/cmdline", "rb") as f:
+                            if f.read() == mine:
+                                # Started (vfork) but not yet its own program:
+                                # its status is still this process's memory.
+                                continue
                         with open(f"/proc/{child}/status", encoding="ascii") as f:
                             for line in f:
                                 if line.startswith("VmHWM:"):
