@@ -106,21 +106,20 @@ class BatchesApart:
                 frame = out.read(length)
                 if len(frame) < length:  # the child ended in the middle of a frame
                     break
-                while not self._closed.is_set():
-                    try:
-                        self._frames.put(frame, timeout=0.1)
-                        break
-                    except queue.Full:
-                        pass
+                self._put(frame)
         except (OSError, ValueError):  # closed under us
             pass
         finally:
-            while not self._closed.is_set():
-                try:
-                    self._frames.put(None, timeout=0.1)
-                    break
-                except queue.Full:
-                    pass
+            self._put(None)
+
+    def _put(self, frame: bytes | None) -> None:
+        """Queue a frame, waiting for room unless the reading is closed."""
+        while not self._closed.is_set():
+            try:
+                self._frames.put(frame, timeout=0.1)
+                return
+            except queue.Full:
+                pass
 
     def _next(self) -> tuple[str, object]:
         frame = self._frames.get()
