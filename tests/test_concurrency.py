@@ -134,6 +134,27 @@ def test_two_headless_imports_at_once_give_what_one_after_the_other_gives(files,
 
 
 
+class _RacingCursor:
+    """A cursor whose switch to WAL another process's switch beats
+    ``losses`` times, as SQLite reports it (without waiting)."""
+
+    def __init__(self, losses: int, error: str = "database is locked") -> None:
+        self.losses, self.error, self.tries = losses, error, 0
+
+    def execute(self, sql: str) -> None:
+        self.tries += 1
+        if self.tries <= self.losses:
+            raise sqlite3.OperationalError(self.error)
+
+
+def test_a_store_another_process_is_switching_to_wal_is_opened_all_the_same():
+    cursor = _RacingCursor(losses=3)
+    store_module._set_wal(cursor)
+    assert cursor.tries == 4
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        store_module._set_wal(_RacingCursor(losses=1, error="disk I/O error"))
+
+
 def test_a_write_waits_for_a_headless_import_to_finish_instead_of_failing(files, tmp_path, monkeypatch):
     """A headless import holds the store's write lock while it runs: minutes
     at a million records, past SQLite's busy timeout (30 s).  A reviewer's
