@@ -156,3 +156,13 @@ def test_a_reading_process_that_dies_is_an_error_not_a_short_import(store, tmp_p
     with pytest.raises(RuntimeError, match="the process reading the file ended unexpectedly"):
         import_file(store, path, source="web", batch_size=200)
     assert dump(store) == before
+
+
+def test_without_a_reading_process_the_file_is_read_here(store, tmp_path, monkeypatch):
+    """A reading process that cannot start (here: no Python to run it)
+    leaves the import to read the file itself."""
+    path = events_file(tmp_path / "ev.jsonl")
+    monkeypatch.setattr(importer, "APART_MIN_BYTES", 0)
+    monkeypatch.setattr(apart.sys, "executable", "/bin/false")
+    summary = import_file(store, path, source="web", batch_size=400)
+    assert summary.events_imported > 2500 and summary.records_rejected == 31

@@ -178,8 +178,11 @@ def _events_apart(path: Path, fmt: str, source: str, customer_id_source: str, re
     head = read_head(path)
     if not head.strip() or (fmt == "auto" and detect_format(path, head) != "events"):
         return None
-    return BatchesApart(path, source=source, customer_id_source=customer_id_source, region=region,
-                        batch_size=batch_size)
+    try:
+        return BatchesApart(path, source=source, customer_id_source=customer_id_source, region=region,
+                            batch_size=batch_size)
+    except (OSError, RuntimeError):
+        return None  # no process could be started, or it failed before reading: read here
 
 
 def _reported(batches: Iterable[Batch], bar: _Bar, check_cancel: Callable[[], None]) -> Iterator[Batch]:
