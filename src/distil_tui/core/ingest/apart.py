@@ -53,17 +53,17 @@ class BatchesApart:
         package_root = str(Path(distil_tui.__file__).resolve().parent.parent)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        self._frames: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
+        self._closed = threading.Event()
         self._child = subprocess.Popen(
             [sys.executable, "-m", "distil_tui.core.ingest.apart"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
         )
-        self._child.stdin.write(pickle.dumps(
-            (str(path), source, customer_id_source, region, batch_size)))
-        self._child.stdin.flush()
-        self._frames: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
-        self._closed = threading.Event()
-        threading.Thread(target=self._receive, name="distil-read-apart", daemon=True).start()
         try:
+            self._child.stdin.write(pickle.dumps(
+                (str(path), source, customer_id_source, region, batch_size)))
+            self._child.stdin.flush()
+            threading.Thread(target=self._receive, name="distil-read-apart", daemon=True).start()
             kind, payload = self._next()
             if kind != "lines":
                 self._raise(kind, payload)
