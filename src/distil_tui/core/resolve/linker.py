@@ -167,12 +167,19 @@ class Linker:
         # newsletter row with a household's shared email) is ambiguous: it
         # is held rather than given to whichever came first.  Only the first
         # few clusters are tried: a value that many people share is generic.
-        # Existing customers go first, then the records that carry the most
-        # identifiers, so that bare records meet the clusters they might
-        # belong to whatever the order of the file.
+        # Existing customers go first; then the clusters the protections keep
+        # apart from others of the group (two shop accounts of a household),
+        # so that a record either would accept (their CRM contact) meets both
+        # and is held, rather than joining one first and barring the other;
+        # then the records that carry the most identifiers, so that bare
+        # records meet the clusters they might belong to whatever the order
+        # of the file.
+        apart = self._kept_apart(kind, nodes)
+
         def precedence(node: Hashable) -> tuple:
-            cluster = self._clusters[self.find(node)]
-            return (cluster.members[0][0] != "c", -len(cluster.identifiers), node)
+            root = self.find(node)
+            cluster = self._clusters[root]
+            return (cluster.members[0][0] != "c", -apart.get(root, 0), -len(cluster.identifiers), node)
 
         holders = list(nodes)
         nodes = sorted(nodes, key=precedence)
@@ -222,6 +229,22 @@ class Linker:
                 HeldLink(h.left, h.right, h.kind, h.value, "generic_value") for h in held_here
             ]
         self.held.extend(held_here)
+
+    def _kept_apart(self, kind: str, nodes: Sequence[Hashable]) -> dict[Hashable, int]:
+        """For each cluster of a group, how many of the group's other
+        clusters the protections keep it apart from.  Only for groups of a
+        few clusters (a pair has no order to choose; a value many share is
+        generic whatever the order)."""
+        roots = list(dict.fromkeys(self.find(n) for n in nodes))
+        if not 3 <= len(roots) <= MAX_TRIES_PER_NODE:
+            return {}
+        apart = dict.fromkeys(roots, 0)
+        for i, a in enumerate(roots):
+            for b in roots[i + 1:]:
+                if self._protection(self._clusters[a], self._clusters[b], kind) is not None:
+                    apart[a] += 1
+                    apart[b] += 1
+        return apart
 
     def join_decided(self, a: Hashable, b: Hashable) -> None:
         """Join the clusters of two nodes a reviewer approved as one person:
