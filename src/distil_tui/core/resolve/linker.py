@@ -235,6 +235,8 @@ class Linker:
         clusters the protections keep it apart from.  Only for groups of a
         few clusters (a pair has no order to choose; a value many share is
         generic whatever the order)."""
+        if len(nodes) < 3:
+            return {}
         roots = list(dict.fromkeys(self.find(n) for n in nodes))
         if not 3 <= len(roots) <= MAX_TRIES_PER_NODE:
             return {}
@@ -322,7 +324,8 @@ class Linker:
 
     def _protection(self, ca: _Cluster, cb: _Cluster, kind: str, names_checked: bool = False) -> str | None:
         p = self.protections
-        if ca.never_merge & set(cb.members) or cb.never_merge & set(ca.members):
+        if (ca.never_merge and not ca.never_merge.isdisjoint(cb.members)) or (
+                cb.never_merge and not cb.never_merge.isdisjoint(ca.members)):
             return "never_merge"
         joined = ca.identifiers | cb.identifiers
         per_source: dict[str, int] = {}
