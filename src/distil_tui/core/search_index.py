@@ -50,7 +50,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, table
 from sqlalchemy.exc import DBAPIError
 
 from distil_tui.core import phones
@@ -233,6 +233,7 @@ def _pg_create(conn: Connection) -> None:
 def _pg_insert(conn: Connection, ids: list[int] | None) -> None:
     """Index the customers ``ids`` (all of them for ``None``), as
     ``_NAME_SQL`` and ``_CONTACT_SQL`` do on SQLite."""
+    from distil_tui.core.store import bulk_insert  # the store module imports this one
     sql = "SELECT id, first_name_key, last_name_key, email_key, mobile_phone_no FROM customer"
     if ids is not None:
         sql += " WHERE id = ANY(%s)"
@@ -245,11 +246,8 @@ def _pg_insert(conn: Connection, ids: list[int] | None) -> None:
             if email is not None or phone is not None:
                 digits = phone_digits(phone)
                 contacts.append((cid, email, None if digits is None else "^" + digits))
-        if words:
-            conn.exec_driver_sql("INSERT INTO search_word (word, customer_id) VALUES (%s, %s)", words)
-        if contacts:
-            conn.exec_driver_sql("INSERT INTO search_contact (customer_id, email, phone) VALUES (%s, %s, %s)",
-                                 contacts)
+        bulk_insert(conn, table("search_word"), words, ("word", "customer_id"))
+        bulk_insert(conn, table("search_contact"), contacts, ("customer_id", "email", "phone"))
 
 
 def _bump(conn: Connection) -> None:

@@ -340,10 +340,10 @@ def json_value(text: str) -> object:
 
 def bulk_insert(conn: Connection, table, rows: list[dict] | list[tuple],
                 columns: Sequence[str] | None = None, *, skip_existing: bool = False) -> int:
-    """Insert many rows through the driver's own ``executemany``; the number
-    inserted.  With ``skip_existing``, a row that would break a unique
-    constraint is left out (``ON CONFLICT DO NOTHING``, which SQLite and
-    PostgreSQL both read), and is not counted.
+    """Insert many rows through the driver's own ``executemany`` (on
+    PostgreSQL, ``COPY``); the number inserted.  With ``skip_existing``, a
+    row that would break a unique constraint is left out (``ON CONFLICT DO
+    NOTHING``, which SQLite and PostgreSQL both read), and is not counted.
 
     SQLAlchemy Core processes every row's parameters in Python; for the bulk
     paths of an import that costs more than the database does (measured:
@@ -355,7 +355,21 @@ def bulk_insert(conn: Connection, table, rows: list[dict] | list[tuple],
         rows = [tuple(row[c] for c in columns) for row in rows]
     quote = conn.dialect.identifier_preparer.quote
     marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
-    if marker is None:  # a driver with named or numbered parameters
+    if conn.dialect.driver == "psycopg" and not skip_existing:
+        # PostgreSQL's COPY: psycopg's executemany sends each row as a
+        # statement of its own (measured: 75k blocking keys in 0.7 s, by
+        # COPY in 0.13 s).  COPY has no ON CONFLICT: rows that may already
+        # be stored go the way below.
+        cursor = conn.connection.cursor()
+        try:
+            with cursor.copy(f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+                             "FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
+        inserted = len(rows)
+    elif marker is None:  # a driver with named or numbered parameters
         statement = table.insert()
         if skip_existing:
             statement = statement.prefix_with("OR IGNORE", dialect="sqlite")
