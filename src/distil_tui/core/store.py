@@ -398,18 +398,18 @@ def rows_in(conn: Connection, sql: str, values: Sequence, params: Sequence = (),
     list of 5,000 markers cost more to parse than to run (a tenth of an
     import on PostgreSQL)."""
     marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    as_array = conn.dialect.driver == "psycopg" and "IN ({in})" in sql
-    if as_array:
-        sql = sql.replace("IN ({in})", "= ANY(%s)")
+    sql = sql.replace("?", marker)
+    as_array = None
+    if conn.dialect.driver == "psycopg" and "IN ({in})" in sql:
+        as_array = sql.replace("IN ({in})", "= ANY({in})").format(**{"in": marker})
     cursor = conn.connection.cursor()  # plain tuples: no Row objects to build
     try:
         for start in range(0, len(values), chunk):
             part = values[start:start + chunk]
             if as_array:
-                cursor.execute(sql.replace("?", marker), (*params, list(part)))
+                cursor.execute(as_array, (*params, list(part)))
             else:
-                text = sql.replace("?", marker).format(**{"in": ", ".join([marker] * len(part))})
-                cursor.execute(text, (*params, *part))
+                cursor.execute(sql.format(**{"in": ", ".join([marker] * len(part))}), (*params, *part))
             yield from cursor
     finally:
         cursor.close()
