@@ -72,7 +72,7 @@ def run(store: Store, dataset: demo.DemoDataset) -> None:
     for item in dataset.imports:
         t0 = time.perf_counter()
         s = import_file(store, item.path, source=item.source, fmt=item.fmt, id_column=item.id_column,
-                        customer_id_source="shop" if item.fmt == "events" else None)
+                        customer_id_source=item.customer_id_source)
         dt = time.perf_counter() - t0
         total += dt
         unit = "events" if item.fmt == "events" else "rows"

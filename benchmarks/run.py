@@ -55,7 +55,7 @@ def main() -> int:
         for item in dataset.imports:
             t0 = time.perf_counter()
             s = import_file(store, item.path, source=item.source, fmt=item.fmt, id_column=item.id_column,
-                            customer_id_source="shop" if item.fmt == "events" else None)
+                            customer_id_source=item.customer_id_source)
             dt = time.perf_counter() - t0
             elapsed += dt
             if item.fmt == "events":

@@ -169,7 +169,7 @@ def _one_size(size: int, seed: int, folder: Path, *, last: bool, grouping: bool)
         for item in dataset.imports:
             t0, c0 = time.perf_counter(), _cpu()
             s = import_file(store, item.path, source=item.source, fmt=item.fmt, id_column=item.id_column,
-                            customer_id_source="shop" if item.fmt == "events" else None)
+                            customer_id_source=item.customer_id_source)
             dt, dc = time.perf_counter() - t0, _cpu() - c0
             elapsed += dt
             cpu += dc

@@ -144,7 +144,7 @@ def load_demo(tmp_path, demo_files, order, name):
     for file_name in order:
         item = demo_files[file_name]
         import_file(store, item.path, source=item.source, fmt=item.fmt, id_column=item.id_column,
-                    customer_id_source="shop" if item.fmt == "events" else None)
+                    customer_id_source=item.customer_id_source)
     return store
 
 
@@ -292,7 +292,7 @@ def test_batches_give_the_grouping_of_one_pass(tmp_path, demo_files):
     for file_name in order:
         item = demo_files[file_name]
         summary = import_file(store, item.path, source=item.source, fmt=item.fmt, id_column=item.id_column,
-                              customer_id_source="shop" if item.fmt == "events" else None, batch_size=37)
+                              customer_id_source=item.customer_id_source, batch_size=37)
         assert summary.records_read > 37  # several batches
         with reference.read() as conn:
             read, imported, events = conn.execute(
@@ -324,7 +324,7 @@ def test_records_without_stored_match_fields_match_as_from_their_attributes(tmp_
     for n, file_name in enumerate(order):
         item = demo_files[file_name]
         import_file(store, item.path, source=item.source, fmt=item.fmt, id_column=item.id_column,
-                    customer_id_source="shop" if item.fmt == "events" else None)
+                    customer_id_source=item.customer_id_source)
         if n == 0:
             with store.write() as conn:
                 assert conn.execute(select(func.count()).select_from(T_RECORD)

@@ -375,7 +375,7 @@ def test_the_review_queue_is_the_pending_candidates_most_likely_first(tmp_path):
     store = Store(store_url(tmp_path / "demo.db"))
     for item in demo.generate(tmp_path / "demo", customers=400, seed=20).imports:
         import_file(store, item.path, source=item.source, fmt=item.fmt, id_column=item.id_column,
-                    customer_id_source="shop" if item.fmt == "events" else None)
+                    customer_id_source=item.customer_id_source)
     shown = list_candidates(store)
     probabilities = [c.probability for c in shown if c.probability is not None]
     assert len(probabilities) > 1 and len(shown) > len(probabilities)  # both kinds

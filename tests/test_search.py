@@ -239,7 +239,7 @@ def test_after_imports_of_every_kind_the_index_is_what_a_fresh_build_makes(tmp_p
     data = demo.generate(tmp_path / "demo", customers=300, seed=5)
     for item in data.imports:
         import_file(store, item.path, source=item.source, fmt=item.fmt, id_column=item.id_column,
-                    customer_id_source="shop" if item.fmt == "events" else None)
+                    customer_id_source=item.customer_id_source)
 
     def contents() -> tuple[list, list]:
         with store.read() as conn:

@@ -468,7 +468,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     for item in dataset.imports:
         summary = import_file(store, item.path, source=item.source, fmt=item.fmt,
                               id_column=item.id_column,
-                              customer_id_source="shop" if item.fmt == "events" else None,
+                              customer_id_source=item.customer_id_source,
                               progress=_progress_printer())
         _clear_progress()
         _print_summary(summary)

@@ -56,6 +56,12 @@ class DemoImport:
     fmt: str
     id_column: str | None
 
+    @property
+    def customer_id_source(self) -> str | None:
+        """The source whose customer ids the tracking events' sign-ins give:
+        the shop's (files other than events name their own)."""
+        return "shop" if self.fmt == "events" else None
+
 
 @dataclass(frozen=True)
 class DemoDataset:
